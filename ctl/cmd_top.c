@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shardctl top DEV: per-queue packet and byte rates from tracepoints, for
+ * DEV and its shards. The BPF programs live only while this runs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <net/if.h>
+
+#include "ctl/ctl.h"
+#include "dataplane/error.h"
+#include "dataplane/prom.h"
+#include "dataplane/top.h"
+
+enum { OPT_PROMETHEUS = 256, OPT_ALSO, OPT_NO_SHARDS };
+
+static const struct ctl_opt top_opts[] = {
+	{ "interval", 'i', "S", "seconds per sample (default 1)" },
+	{ "count", 'c', "N", "samples to print (default: until ^C; 1 with -j/--prometheus)" },
+	{ "also", OPT_ALSO, "DEV[,DEV...]", "trace these devices too" },
+	{ "no-shards", OPT_NO_SHARDS, NULL, "leave out DEV's shard veths" },
+	{ "prometheus", OPT_PROMETHEUS, NULL, "print the last sample in Prometheus text format" },
+	{ 0 },
+};
+
+static const char top_notes[] =
+	"\nCounted by BPF programs on net:netif_receive_skb (rx, keyed by the rx queue\n"
+	"the driver recorded) and net:net_dev_start_xmit (tx, keyed by tx queue),\n"
+	"loaded only while this command runs. They differ from the driver counters\n"
+	"in /proc/net/dev and `ip -s link`: rx is counted after the driver (its and\n"
+	"XDP's drops never show), tx when the qdisc hands a frame to the driver\n"
+	"(qdisc drops never show, driver requeues show twice), a GSO/GRO packet\n"
+	"counts as its segments, bytes start at the Ethernet header (no FCS).\n"
+	"Rx queue '-' means the driver recorded none (veth, loopback).\n"
+	"imbalance: busiest queue's pps / mean over the active queues (1.00 = even)\n"
+	"and cv, the coefficient of variation (stddev / mean, 0 = even).\n"
+	"-j prints one JSON object per sample, one per line.\n";
+
+struct top_args {
+	double interval;
+	unsigned long count;
+	bool count_set, prometheus, no_shards;
+	char *also;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int top_opt(int key, const char *arg, void *priv)
+{
+	struct top_args *a = priv;
+
+	switch (key) {
+	case 'i':
+		return ctl_parse_double("top", "interval", arg, 0.01, 3600, &a->interval);
+	case 'c':
+		a->count_set = true;
+		return ctl_parse_uint("top", "count", arg, 1, 1000000000, &a->count);
+	case OPT_ALSO:
+		a->also = (char *)arg;
+		return 0;
+	case OPT_NO_SHARDS:
+		a->no_shards = true;
+		return 0;
+	case OPT_PROMETHEUS:
+		a->prometheus = true;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+static int add_ifindex(uint32_t **v, unsigned int *n, uint32_t ifindex)
+{
+	uint32_t *p = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!p)
+		return -ENOMEM;
+	p[(*n)++] = ifindex;
+	*v = p;
+	return 0;
+}
+
+/* DEV, its shards unless --no-shards, then --also. */
+static int collect_devices(const char *dev, const struct top_args *a, uint32_t **v,
+			   unsigned int *n)
+{
+	uint32_t ifindex = if_nametoindex(dev), *shards = NULL;
+	unsigned int nr_shards = 0;
+	char *list, *tok, *save = NULL;
+	int err = 0;
+
+	if (!ifindex)
+		return ctl_err(EXIT_FAIL, "top", "%s: no such device", dev);
+	if (add_ifindex(v, n, ifindex))
+		return ctl_err(EXIT_FAIL, "top", "out of memory");
+	if (!a->no_shards && sc_top_shard_devices(ifindex, &shards, &nr_shards))
+		return ctl_fail("top");
+	for (unsigned int i = 0; i < nr_shards && !err; i++)
+		err = add_ifindex(v, n, shards[i]);
+	free(shards);
+	if (err)
+		return ctl_err(EXIT_FAIL, "top", "out of memory");
+	if (!a->also)
+		return 0;
+	list = strdup(a->also);
+	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		ifindex = if_nametoindex(tok);
+		if (!ifindex)
+			err = ctl_err(EXIT_USAGE, "top", "--also: %s: no such device", tok);
+		else if (add_ifindex(v, n, ifindex))
+			err = ctl_err(EXIT_FAIL, "top", "out of memory");
+	}
+	free(list);
+	return err;
+}
+
+/* 1234567 -> "1.23M": rates are read at a glance, exact values are in -j. */
+static const char *si(double v, char *buf, size_t len)
+{
+	static const char unit[] = " kMGTP";
+	int u = 0;
+
+	while (fabs(v) >= 1000 && u < 5) {
+		v /= 1000;
+		u++;
+	}
+	if (u)
+		snprintf(buf, len, "%.2f%c", v, unit[u]);
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
+static const char *queue_str(int queue, char *buf, size_t len)
+{
+	if (queue == SC_TOP_QUEUE_UNRECORDED)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%d", queue);
+	return buf;
+}
+
+static void print_table(const struct sc_top_report *r)
+{
+	char b1[32], b2[32], b3[32];
+
+	printf("%-15s %-3s %5s %10s %10s %6s %14s   interval %.2f s%s\n", "DEVICE", "DIR",
+	       "QUEUE", "PPS", "BIT/S", "AVG_B", "PACKETS", r->interval_s,
+	       r->lost ? "  (counter map full: some queues missing)" : "");
+	for (unsigned int g = 0; g < r->nr_groups; g++) {
+		const struct sc_top_group *grp = &r->groups[g];
+
+		for (unsigned int i = 0; i < r->nr_queues; i++) {
+			const struct sc_top_queue *q = &r->queues[i];
+
+			if (q->ifindex != grp->ifindex || q->dir != grp->dir)
+				continue;
+			printf("%-15s %-3s %5s %10s %10s %6.0f %14llu\n", grp->name,
+			       sc_top_dir_name(q->dir), queue_str(q->queue, b3, sizeof(b3)),
+			       si(q->pps, b1, sizeof(b1)), si(q->bps, b2, sizeof(b2)),
+			       q->avg_bytes, (unsigned long long)q->packets);
+		}
+		printf("%-15s %-3s %5s %10s %10s %6.0f %14llu   imbalance %.2f cv %.2f "
+		       "(%u queues)\n",
+		       grp->name, sc_top_dir_name(grp->dir), "all", si(grp->pps, b1, sizeof(b1)),
+		       si(grp->bps, b2, sizeof(b2)), grp->avg_bytes,
+		       (unsigned long long)grp->packets, grp->max_mean, grp->cv, grp->nr_queues);
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Rates to the millipacket: json-c would print every binary digit. */
+static json_object *jnum(double v)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	return json_object_new_double_s(v, buf);
+}
+
+static json_object *json_queue(const struct sc_top_queue *q)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "queue", q->queue == SC_TOP_QUEUE_UNRECORDED
+						   ? NULL : json_object_new_int(q->queue));
+	json_object_object_add(o, "pps", jnum(q->pps));
+	json_object_object_add(o, "bps", jnum(q->bps));
+	json_object_object_add(o, "avg_bytes", jnum(q->avg_bytes));
+	json_object_object_add(o, "interval_packets", json_object_new_uint64(q->delta_packets));
+	json_object_object_add(o, "interval_bytes", json_object_new_uint64(q->delta_bytes));
+	json_object_object_add(o, "packets", json_object_new_uint64(q->packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(q->bytes));
+	return o;
+}
+
+static json_object *json_group(const struct sc_top_report *r, const struct sc_top_group *g)
+{
+	json_object *o = json_object_new_object(), *qs = json_object_new_array();
+
+	json_object_object_add(o, "device", json_object_new_string(g->name));
+	json_object_object_add(o, "ifindex", json_object_new_int((int)g->ifindex));
+	json_object_object_add(o, "direction", json_object_new_string(sc_top_dir_name(g->dir)));
+	json_object_object_add(o, "active_queues", json_object_new_int((int)g->active_queues));
+	json_object_object_add(o, "pps", jnum(g->pps));
+	json_object_object_add(o, "bps", jnum(g->bps));
+	json_object_object_add(o, "avg_bytes", jnum(g->avg_bytes));
+	json_object_object_add(o, "interval_packets", json_object_new_uint64(g->delta_packets));
+	json_object_object_add(o, "interval_bytes", json_object_new_uint64(g->delta_bytes));
+	json_object_object_add(o, "packets", json_object_new_uint64(g->packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(g->bytes));
+	json_object_object_add(o, "balance_queues", json_object_new_int((int)g->nr_queues));
+	json_object_object_add(o, "imbalance_max_mean", jnum(g->max_mean));
+	json_object_object_add(o, "imbalance_cv", jnum(g->cv));
+	for (unsigned int i = 0; i < r->nr_queues; i++)
+		if (r->queues[i].ifindex == g->ifindex && r->queues[i].dir == g->dir)
+			json_object_array_add(qs, json_queue(&r->queues[i]));
+	json_object_object_add(o, "queues", qs);
+	return o;
+}
+
+static void print_json(const struct ctl_common *c, const struct sc_top_report *r)
+{
+	json_object *o = json_object_new_object(), *devs = json_object_new_array();
+
+	json_object_object_add(o, "interval_s", jnum(r->interval_s));
+	json_object_object_add(o, "lost_slots", json_object_new_uint64(r->lost));
+	for (unsigned int g = 0; g < r->nr_groups; g++)
+		json_object_array_add(devs, json_group(r, &r->groups[g]));
+	json_object_object_add(o, "devices", devs);
+	ctl_print_json(c, o);
+	fflush(stdout);
+}
+
+static const char *group_name(const struct sc_top_report *r, uint32_t ifindex)
+{
+	for (unsigned int g = 0; g < r->nr_groups; g++)
+		if (r->groups[g].ifindex == ifindex)
+			return r->groups[g].name;
+	return "?";
+}
+
+/* One family: every queue of every device. */
+static int prom_queues(const struct sc_top_report *r, const char *name, const char *type,
+		       const char *help, int field)
+{
+	int err = sc_prom_header(stdout, name, type, help);
+
+	for (unsigned int i = 0; i < r->nr_queues && !err; i++) {
+		const struct sc_top_queue *q = &r->queues[i];
+		char qb[16];
+
+		if (q->queue == SC_TOP_QUEUE_UNRECORDED)
+			snprintf(qb, sizeof(qb), "none");
+		else
+			snprintf(qb, sizeof(qb), "%d", q->queue);
+		const struct sc_prom_label l[] = { { "device", group_name(r, q->ifindex) },
+						   { "direction", sc_top_dir_name(q->dir) },
+						   { "queue", qb } };
+		switch (field) {
+		case 0:
+			err = sc_prom_u64(stdout, name, l, 3, q->packets);
+			break;
+		case 1:
+			err = sc_prom_u64(stdout, name, l, 3, q->bytes);
+			break;
+		case 2:
+			err = sc_prom_sample(stdout, name, l, 3, q->pps);
+			break;
+		default:
+			err = sc_prom_sample(stdout, name, l, 3, q->bps);
+		}
+	}
+	return err;
+}
+
+static int prom_groups(const struct sc_top_report *r, const char *name, const char *help,
+		       bool cv)
+{
+	int err = sc_prom_header(stdout, name, "gauge", help);
+
+	for (unsigned int g = 0; g < r->nr_groups && !err; g++) {
+		const struct sc_top_group *grp = &r->groups[g];
+
+		err = sc_prom_sample(stdout, name,
+				     SC_PROM_LABELS({ "device", grp->name },
+						    { "direction", sc_top_dir_name(grp->dir) }),
+				     cv ? grp->cv : grp->max_mean);
+	}
+	return err;
+}
+
+static int print_prom(const struct sc_top_report *r)
+{
+	int err;
+
+	err = prom_queues(r, "shardctl_queue_packets_total", "counter",
+			  "Packets per queue since shardctl top attached (tracepoints).", 0);
+	if (!err)
+		err = prom_queues(r, "shardctl_queue_bytes_total", "counter",
+				  "Bytes per queue from the Ethernet header on, since shardctl top attached.",
+				  1);
+	if (!err)
+		err = prom_queues(r, "shardctl_queue_packets_per_second", "gauge",
+				  "Packets per second per queue over the last interval.", 2);
+	if (!err)
+		err = prom_queues(r, "shardctl_queue_bits_per_second", "gauge",
+				  "Bits per second per queue over the last interval.", 3);
+	if (!err)
+		err = prom_groups(r, "shardctl_device_queue_imbalance_ratio",
+				  "Busiest queue's packet rate over the mean of the device's queues (1 = even).",
+				  false);
+	if (!err)
+		err = prom_groups(r, "shardctl_device_queue_variation_ratio",
+				  "Coefficient of variation of the per-queue packet rates (0 = even).",
+				  true);
+	if (!err)
+		err = sc_prom_header(stdout, "shardctl_top_interval_seconds", "gauge",
+				     "Length of the interval the rates cover.");
+	if (!err)
+		err = sc_prom_sample(stdout, "shardctl_top_interval_seconds", SC_PROM_NO_LABELS,
+				     r->interval_s);
+	fflush(stdout);
+	return err;
+}
+
+/* Sleep @s seconds unless a signal asks to stop. */
+static void nap(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
+
+	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_args *a,
+		    const struct ctl_common *c)
+{
+	struct sc_top_report r;
+	struct sc_top *t;
+	int rc = EXIT_OK;
+
+	if (sc_top_open(ifindexes, n, &t))
+		return ctl_fail("top");
+	if (sc_top_sample(t, &r)) {
+		rc = ctl_fail("top");
+		goto out;
+	}
+	sc_top_report_free(&r);
+	for (unsigned long i = 0; !stop && (!a->count || i < a->count); i++) {
+		nap(a->interval);
+		if (sc_top_sample(t, &r)) {
+			rc = ctl_fail("top");
+			break;
+		}
+		if (a->prometheus) {
+			/* One exposition per file: only the last sample, or the one ^C cut short. */
+			if ((stop || i + 1 == a->count) && print_prom(&r))
+				rc = ctl_fail("top");
+		} else if (c->json) {
+			print_json(c, &r);
+		} else {
+			print_table(&r);
+		}
+		sc_top_report_free(&r);
+	}
+out:
+	sc_top_close(t);
+	return rc;
+}
+
+static int top_run(int argc, char **argv)
+{
+	struct top_args a = { .interval = 1.0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ctl_common c;
+	uint32_t *ifindexes = NULL;
+	unsigned int n = 0;
+	int idx, rc;
+
+	idx = ctl_parse(&cmd_top, argc, argv, &c, top_opt, &a);
+	if (idx < 0)
+		return EXIT_USAGE;
+	if (c.help) {
+		fputs(top_notes, stdout);
+		return EXIT_OK;
+	}
+	if (idx != argc - 1)
+		return ctl_err(EXIT_USAGE, "top", "expected one device (see --help)");
+	if (a.prometheus && c.json)
+		return ctl_err(EXIT_USAGE, "top", "--prometheus and -j exclude each other");
+	if (!a.count_set)
+		a.count = (c.json || a.prometheus) ? 1 : 0;
+	rc = collect_devices(argv[idx], &a, &ifindexes, &n);
+	if (rc)
+		goto out;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = run_loop(ifindexes, n, &a, &c);
+out:
+	free(ifindexes);
+	return rc;
+}
+
+const struct ctl_cmd cmd_top = {
+	.name = "top",
+	.usage_args = "DEV",
+	.summary = "per-queue packet and bit rates of DEV and its shards, from tracepoints",
+	.opts = top_opts,
+	.run = top_run,
+};
