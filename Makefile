@@ -1,0 +1,107 @@
+# shardctl build. Everything lands in $(O)/ (default build/); SAN=1 builds an
+# AddressSanitizer/UBSan variant into build-san/ so both can coexist.
+#
+#   make            shardctl, BPF objects, skeletons, testbed tools
+#   make deps       apt-get the Debian bookworm packages the build and tests need
+#   make test       the test suite (real kernel, real frames; needs root)
+#   make demo       the namespace testbed demo (needs root)
+
+SAN ?= 0
+ifeq ($(SAN),1)
+O ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+O ?= build
+SANFLAGS :=
+endif
+
+CC      ?= cc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS    := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libmnl json-c
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
+           -I. -I$(O) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SANFLAGS) \
+           -DSHARDCTL_VERSION=\"$(VERSION)\"
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm
+LDFLAGS += $(SANFLAGS)
+
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -I$(O) -I. \
+              -I/usr/include/$(shell uname -m)-linux-gnu
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRCS))
+DP_SRCS  := $(wildcard dataplane/*.c)
+DP_OBJS  := $(patsubst %.c,$(O)/%.o,$(DP_SRCS))
+CTL_SRCS := $(wildcard ctl/*.c)
+CTL_OBJS := $(patsubst %.c,$(O)/%.o,$(CTL_SRCS))
+NETNS_SRCS := $(wildcard netns/*.c)
+NETNS_BINS := $(patsubst netns/%.c,$(O)/netns/%,$(NETNS_SRCS))
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test demo bench clean install uninstall
+all: $(O)/shardctl $(NETNS_BINS) $(UNIT_BINS)
+
+# One list of packages, used by `make deps`, the README's two commands and CI.
+DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+            libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libjson-c-dev \
+            pkg-config iproute2 util-linux jq valgrind gnuplot-nox
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(O)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(O)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# Each object waits only for the skeletons it includes (found by grep), so
+# one program that does not build yet blocks nobody else; -MMD tracks headers.
+skels_of = $(patsubst %,$(O)/%.skel.h,$(shell grep -ho '"[a-z0-9_]*\.skel\.h"' $(1) 2>/dev/null | tr -d '"' | sed 's/\.skel\.h$$//'))
+.SECONDEXPANSION:
+$(O)/dataplane/%.o: dataplane/%.c $$(call skels_of,dataplane/$$*.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libshardctl.a: $(DP_OBJS)
+	$(AR) rcs $@ $^
+
+$(O)/ctl/%.o: ctl/%.c $$(call skels_of,ctl/$$*.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/shardctl: $(CTL_OBJS) $(O)/libshardctl.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/netns/%: netns/%.c $(wildcard netns/*.h) $(O)/libshardctl.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libshardctl.a $(LDLIBS) -lpthread
+
+$(O)/tests/%: tests/unit/%.c $(O)/libshardctl.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libshardctl.a $(LDLIBS)
+
+-include $(DP_OBJS:.o=.d) $(CTL_OBJS:.o=.d)
+
+test: deps
+	tests/run
+
+demo: deps
+	netns/demo
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
+#include "ctl/ctl.h"
+#include "ctl/shard_view.h"
+#include "dataplane/error.h"
+#include "dataplane/shard.h"
+
+enum { OPT_TXQ = 256, OPT_SHARDS, OPT_ATTACH, OPT_LOOKUP, OPT_FORCE, OPT_DRY_RUN };
+
+static const struct ctl_opt setup_opts[] = {
+	{ "tx-queues", OPT_TXQ, "N", "tx (and rx) queues per veth end (default: DEV's active tx queues)" },
+	{ "shards", OPT_SHARDS, "K", "K shards for R rx queues, rx queue i -> shard i % K (default: R)" },
+	{ "attach", OPT_ATTACH, "MODE", "auto (default), tcx or tc (clsact + cls_bpf)" },
+	{ "lookup", OPT_LOOKUP, "METHOD", "map (default), global or const: where the rx queue table lives" },
+	{ "force", OPT_FORCE, NULL, "take over DEV even if it has addresses or the default route" },
+	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be created; change nothing" },
+	{ 0 },
+};
+
+static int on_opt(int key, const char *arg, void *priv)
+{
+	struct sc_setup_opts *o = priv;
+	unsigned long v;
+
+	switch (key) {
+	case OPT_TXQ:
+		if (ctl_parse_uint("setup", "--tx-queues", arg, 1, SC_MAX_TX_QUEUES, &v))
+			return EXIT_USAGE;
+		o->tx_queues = (unsigned int)v;
+		return 0;
+	case OPT_SHARDS:
+		if (ctl_parse_uint("setup", "--shards", arg, 1, SC_MAX_RXQ, &v))
+			return EXIT_USAGE;
+		o->nr_shards = (unsigned int)v;
+		return 0;
+	case OPT_ATTACH:
+		if (sc_attach_parse(arg, &o->attach))
+			return ctl_err(EXIT_USAGE, "setup", "%s", sc_last_error());
+		return 0;
+	case OPT_LOOKUP:
+		if (sc_lookup_parse(arg, &o->lookup))
+			return ctl_err(EXIT_USAGE, "setup", "%s", sc_last_error());
+		return 0;
+	case OPT_FORCE:
+		o->force = true;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+static int run_setup(int argc, char **argv)
+{
+	struct sc_setup_opts o = { .lookup = SC_LOOKUP_MAP };
+	struct ctl_common c;
+	struct sc_state st;
+	int i = ctl_parse(&cmd_setup, argc, argv, &c, on_opt, &o);
+
+	if (i < 0)
+		return EXIT_USAGE;
+	if (c.help)
+		return EXIT_OK;
+	if (argc - i != 1)
+		return ctl_err(EXIT_USAGE, "setup", argc - i ? "expected one device, got %d arguments"
+							     : "missing device%.0d", argc - i);
+	o.dev = argv[i];
+	if (sc_setup(&o, &st))
+		return ctl_fail("setup");
+	if (c.json) {
+		json_object *j = shard_state_json(&st);
+
+		json_object_object_add(j, "dry_run", json_object_new_boolean(o.dry_run));
+		json_object_object_add(j, "changed", json_object_new_boolean(st.changed));
+		ctl_print_json(&c, j);
+	} else if (o.dry_run) {
+		printf("dry run, nothing changed:\n");
+		shard_plan_print(stdout, &st, false);
+	} else {
+		if (!st.changed)
+			printf("%s: already set up, nothing changed\n", st.dev);
+		shard_state_print(stdout, &st);
+	}
+	sc_state_free(&st);
+	return EXIT_OK;
+}
+
+const struct ctl_cmd cmd_setup = {
+	.name = "setup",
+	.usage_args = "DEV",
+	.summary = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.",
+	.description = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.\n"
+		   "All of DEV's received traffic is redirected: DEV must carry no addresses or\n"
+		   "default route (or use --force). Re-running is safe: a complete setup is left\n"
+		   "unchanged, a half-done one is completed.",
+	.opts = setup_opts,
+	.run = run_setup,
+};

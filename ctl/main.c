@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shardctl: one command per file, dispatched through this table (the
+ * bpftool way). Each command parses its own options with ctl_parse().
+ */
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "ctl/ctl.h"
+
+const struct ctl_cmd *const ctl_commands[] = {
+	&cmd_setup,
+	&cmd_status,
+	&cmd_teardown,
+	NULL,
+};
+
+static void print_version(void)
+{
+	printf("shardctl %s (libbpf %u.%u)\n", SHARDCTL_VERSION, libbpf_major_version(),
+	       libbpf_minor_version());
+}
+
+static void print_help(FILE *f)
+{
+	fprintf(f, "Usage: shardctl COMMAND [OPTIONS] [ARGS]\n"
+		   "       shardctl COMMAND --help\n"
+		   "       shardctl --version\n\n"
+		   "Shard a multi-queue NIC's egress across per-rx-queue veth pairs so that no\n"
+		   "qdisc root lock is shared between CPUs.\n\nCommands:\n");
+	for (const struct ctl_cmd *const *c = ctl_commands; *c; c++)
+		fprintf(f, "  %-11s %s\n", (*c)->name, (*c)->summary);
+	fprintf(f, "\nCommon options: -j/--json, -p/--pretty, -h/--help.\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+
+	if (!name) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "-V") || !strcmp(name, "--version") || !strcmp(name, "version")) {
+		print_version();
+		return EXIT_OK;
+	}
+	/* libbpf's own warnings would duplicate ours; keep only errors it alone knows. */
+	for (const struct ctl_cmd *const *c = ctl_commands; *c; c++)
+		if (!strcmp((*c)->name, name))
+			return (*c)->run(argc - 1, argv + 1);
+	fprintf(stderr, "shardctl: unknown command '%s'\nTry 'shardctl --help'.\n", name);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One sc_state, printed as a table or as JSON: both from the same struct. */
+#ifndef SC_SHARD_VIEW_H
+#define SC_SHARD_VIEW_H
+
+#include <stdio.h>
+#include <json-c/json.h>
+
+#include "dataplane/shard.h"
+
+json_object *shard_state_json(const struct sc_state *st);
+void shard_state_print(FILE *f, const struct sc_state *st);
+/* What setup would create (--dry-run), or what teardown would remove. */
+void shard_plan_print(FILE *f, const struct sc_state *st, bool removal);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Netlink, through libnl-route / libnl-genl: the device facts shardctl
+ * needs and the few link changes it makes. Everything works on the calling
+ * thread's network namespace.
+ */
+#ifndef SC_NL_H
+#define SC_NL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sc_nl;
+
+struct sc_link {
+	int ifindex;
+	int peer_ifindex;	/* veth: the other end (IFLA_LINK); 0 otherwise */
+	char name[IF_NAMESIZE];
+	char kind[16];		/* "veth", "tun", ... ("" when none) */
+	char alias[256];
+	unsigned int flags;	/* IFF_* */
+	uint32_t group;
+	uint32_t mtu;
+	uint32_t num_tx_queues;	/* allocated, not active (platform.md) */
+	uint32_t num_rx_queues;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_dropped, rx_dropped;
+};
+
+int sc_nl_open(struct sc_nl **out);
+void sc_nl_close(struct sc_nl *nl);
+
+/* -ENODEV (with a message naming @name) when there is no such device. */
+int sc_nl_link_by_name(struct sc_nl *nl, const char *name, struct sc_link *out);
+int sc_nl_link_by_index(struct sc_nl *nl, int ifindex, struct sc_link *out);
+/* All links of the namespace; free(*out). */
+int sc_nl_links(struct sc_nl *nl, struct sc_link **out, int *n);
+
+/*
+ * Active (real_num_*) queue counts, from the netdev genl family's
+ * QUEUE_GET dump; falls back to the ethtool channels query. Both zero when
+ * the device is down (the kernel lists no queues then).
+ */
+int sc_nl_active_queues(struct sc_nl *nl, int ifindex, unsigned int *rx, unsigned int *tx);
+
+/* A veth pair, both ends with @queues tx and rx queues and link group @group, down. */
+int sc_nl_veth_create(struct sc_nl *nl, const char *name, const char *peer, unsigned int queues,
+		      uint32_t group);
+/* While down: set the ifalias and IPv6 addrgenmode none (no link-local, so no ND/MLD). */
+int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias);
+int sc_nl_link_set_up(struct sc_nl *nl, int ifindex);
+int sc_nl_link_delete(struct sc_nl *nl, int ifindex);
+/* One RTM_DELLINK for every device in @group (`ip link del group G`). */
+int sc_nl_group_delete(struct sc_nl *nl, uint32_t group);
+
+/* Addresses on @ifindex other than IPv6 link-local ones. */
+int sc_nl_addr_count(struct sc_nl *nl, int ifindex, int *count);
+/* Whether a default route (v4 or v6, any table) leaves through @ifindex. */
+int sc_nl_default_route_via(struct sc_nl *nl, int ifindex, bool *yes);
+
+/* The network namespace's cookie: unique for the boot, never reused (unlike inode numbers). */
+int sc_netns_cookie(uint64_t *cookie);
+
+#endif

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Shared test helpers. A test file is a bash script tests/t_*.sh that sources
+# this file, runs its cases and records one line per assertion outcome in
+# $RESULTS ("PASS name" / "FAIL name: why"). tests/run adds them up.
+#
+# Every test builds its own namespaces (names carry $$ so parallel runs and
+# leftovers of a killed run never collide) and removes them in an EXIT trap.
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${O:=build}"
+: "${SHARDCTL:=$TOP/$O/shardctl}"
+: "${MQTAP:=$TOP/$O/netns/mqtap}"
+: "${TESTBED:=$TOP/netns/testbed}"
+: "${RESULTS:=/dev/stderr}"
+T_NAME=$(basename "$0" .sh)
+
+pass() { echo "PASS $T_NAME: $1" >>"$RESULTS"; echo "  ok   $1"; }
+fail() { echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+# expect_ge NAME GOT MIN (integers)
+expect_ge() {
+	if [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2', want >= '$3'"; fi
+}
+# expect_match NAME STRING REGEX
+expect_match() {
+	if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1" "'$2' does not match /$3/"; fi
+}
+# expect_rc NAME WANT_RC CMD... : runs CMD, keeps its stdout/stderr in $OUT/$ERR
+expect_rc() {
+	local name=$1 want=$2 rc
+	shift 2
+	OUT=$("$@" 2>/tmp/.sc_err.$$); rc=$?
+	ERR=$(cat /tmp/.sc_err.$$); rm -f /tmp/.sc_err.$$
+	if [ "$rc" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $rc, want $want; stderr: $ERR"; fi
+}
+
+# Run a command in test namespace $NS, network namespace only: unlike
+# `ip netns exec` it keeps the host's /sys/fs/bpf, so pins survive between
+# commands (../shared/notes/platform.md).
+in_ns() { nsenter --net="/var/run/netns/$NS" "$@"; }
+sc() { in_ns "$SHARDCTL" "$@"; }
+
+# Snapshot of everything shardctl may touch in $NS plus bpffs, for
+# "teardown leaves the host as it was" assertions. Counters are excluded.
+snapshot() {
+	{
+		in_ns ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
+		in_ns ip -o addr show
+		for d in $(in_ns ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+			echo "== $d"
+			in_ns tc qdisc show dev "$d"
+			in_ns tc filter show dev "$d" ingress 2>/dev/null
+			in_ns tc filter show dev "$d" egress 2>/dev/null
+		done
+		bpftool net show 2>/dev/null | grep -v '^$' || true
+		find /sys/fs/bpf -mindepth 1 ! -name maps.debug ! -name progs.debug 2>/dev/null | sort
+	} 2>&1
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then echo "tests need root" >&2; exit 1; fi
+}
