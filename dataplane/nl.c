@@ -295,16 +295,17 @@ int sc_nl_veth_create(struct sc_nl *nl, const char *name, const char *peer_name,
 	rtnl_link_set_name(l, name);
 	rtnl_link_set_name(peer, peer_name);
 	/*
-	 * Both ends get their counts and the group explicitly: the peer's
-	 * attributes travel in VETH_INFO_PEER and do not default to the first
-	 * end's (drivers/net/veth.c, veth_newlink()).
+	 * Both ends get their queue counts explicitly: the peer's attributes
+	 * travel in VETH_INFO_PEER and do not default to the first end's
+	 * (drivers/net/veth.c, veth_newlink()). The group marks the pair as
+	 * ours from the first moment; libnl sends it for the first end only,
+	 * the peer gets it in sc_nl_link_prepare().
 	 */
 	rtnl_link_set_num_tx_queues(l, queues);
 	rtnl_link_set_num_rx_queues(l, queues);
 	rtnl_link_set_num_tx_queues(peer, queues);
 	rtnl_link_set_num_rx_queues(peer, queues);
 	rtnl_link_set_group(l, group);
-	rtnl_link_set_group(peer, group);
 	err = rtnl_link_add(nl->route, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(peer);
 	rtnl_link_put(l);
@@ -329,7 +330,7 @@ static int link_change(struct sc_nl *nl, int ifindex, struct rtnl_link *change, 
 	return 0;
 }
 
-int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias)
+int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_t group)
 {
 	struct rtnl_link *change = rtnl_link_alloc();
 	int err;
@@ -338,6 +339,7 @@ int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias)
 		return sc_errf(ENOMEM, "out of memory");
 	rtnl_link_set_ifindex(change, ifindex);
 	rtnl_link_set_ifalias(change, alias);
+	rtnl_link_set_group(change, group);
 	err = rtnl_link_inet6_set_addr_gen_mode(change,
 						rtnl_link_inet6_str2addrgenmode("none"));
 	if (err >= 0)

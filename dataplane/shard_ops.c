@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane/error.h"
+#include "dataplane/fault.h"
 #include "dataplane/shard_int.h"
 #include "shard.skel.h"
 
@@ -113,17 +114,31 @@ static int check_foreign_ingress(struct setup *s)
 	return 0;
 }
 
-/* A device of ours: our alias, or (killed between create and alias) our name and group. */
-static bool device_is_ours(const struct sc_link *l, int nic, unsigned int index, bool want_ret,
-			   uint32_t group)
+/*
+ * A device of ours: our alias, or (killed between create and alias) our
+ * name and our group on it or on its veth peer. The group is set by the
+ * create request on the first end only: libnl does not put IFLA_GROUP in
+ * VETH_INFO_PEER, so the peer gets it with its alias.
+ */
+static bool device_is_ours(struct sc_nl *nl, const struct sc_link *l, int nic,
+			   unsigned int index, bool want_ret, uint32_t group)
 {
+	struct sc_link peer;
 	unsigned int shard;
 	bool ret;
 	int owner;
 
 	if (parse_alias(l->alias, &owner, &shard, &ret))
 		return owner == nic && shard == index && ret == want_ret;
-	return !l->alias[0] && l->group == group;
+	if (l->alias[0] || strcmp(l->kind, "veth"))
+		return false;
+	if (l->group == group)
+		return true;
+	if (!l->peer_ifindex || sc_nl_link_by_index(nl, l->peer_ifindex, &peer)) {
+		sc_clear_error();
+		return false;
+	}
+	return peer.group == group && !peer.alias[0];
 }
 
 static int check_names(struct setup *s, uint32_t group)
@@ -139,7 +154,7 @@ static int check_names(struct setup *s, uint32_t group)
 				sc_clear_error();
 				continue;
 			}
-			if (!device_is_ours(&l, s->nic.ifindex, i, r, group))
+			if (!device_is_ours(s->nl, &l, s->nic.ifindex, i, r, group))
 				return sc_errf(EEXIST, "%s: shard device name %s is taken by a "
 						       "device shardctl did not create",
 					       s->o->dev, names[r]);
@@ -173,16 +188,19 @@ static int make_pair(struct setup *s, unsigned int i, uint32_t group)
 	if ((err = sc_nl_link_by_name(s->nl, sh->name, &l)))
 		return err;
 	sh->ifindex = l.ifindex;
+	if ((err = sc_fault("setup:created:%u", i)))
+		return err;
 	make_alias(alias, sizeof(alias), s->nic.ifindex, i, false);
-	if (strcmp(l.alias, alias) && (err = sc_nl_link_prepare(s->nl, l.ifindex, alias)))
+	if (strcmp(l.alias, alias) && (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group)))
 		return err;
 	if ((err = sc_nl_link_by_name(s->nl, sh->peer, &l)))
 		return err;
 	sh->peer_ifindex = l.ifindex;
 	make_alias(alias, sizeof(alias), s->nic.ifindex, i, true);
-	if (strcmp(l.alias, alias) && (err = sc_nl_link_prepare(s->nl, l.ifindex, alias)))
+	if ((strcmp(l.alias, alias) || l.group != group) &&
+	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group)))
 		return err;
-	if ((err = sc_nl_link_set_up(s->nl, sh->ifindex)))
+	if ((err = sc_fault("setup:prepared:%u", i)) || (err = sc_nl_link_set_up(s->nl, sh->ifindex)))
 		return err;
 	return sc_nl_link_set_up(s->nl, sh->peer_ifindex);
 }
@@ -306,6 +324,8 @@ static int attach_returns(struct setup *s)
 			continue;
 		snprintf(name, sizeof(name), "return_%u", i);
 		pin_path(path, sizeof(path), s->dir, name);
+		if (i && (err = sc_fault("setup:return:%u", i)))
+			return err;
 		if (s->attach != SC_ATTACH_TC) {
 			/* A stale pin (peer re-created since) holds a defunct link. */
 			sc_tcx_detach_pinned(path);
@@ -466,11 +486,14 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	for (unsigned int i = 0; i < s->nr_shards; i++)
 		if ((err = make_pair(s, i, group)))
 			return err;
-	if ((err = load_programs(s)))
+	if ((err = sc_fault("setup:devices")) || (err = load_programs(s)) ||
+	    (err = sc_fault("setup:loaded")))
 		return err;
 	if ((err = store_meta(s, group, old ? old->flags & SC_META_CLSACT_OURS : 0)))
 		return err;
-	if ((err = fill_table(s)) || (err = attach_returns(s)) || (err = attach_ingress(s)))
+	if ((err = fill_table(s)) || (err = sc_fault("setup:table")) ||
+	    (err = attach_returns(s)) || (err = sc_fault("setup:returns")) ||
+	    (err = attach_ingress(s)) || (err = sc_fault("setup:ingress")))
 		return err;
 	return store_meta(s, group,
 			  SC_META_COMPLETE | (s->clsact_created ? SC_META_CLSACT_OURS : 0) |
@@ -644,9 +667,15 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 	if (lock < 0)
 		return lock;
 	read_pinned_meta(st->pin_dir, &meta);
-	err = detach_ingress(nl, st, meta.flags);
+	err = sc_fault("teardown:start");
+	if (!err)
+		err = detach_ingress(nl, st, meta.flags);
+	if (!err)
+		err = sc_fault("teardown:detached");
 	if (!err)
 		err = delete_shard_links(nl, st);
+	if (!err)
+		err = sc_fault("teardown:deleted");
 	if (!err)
 		remove_pins(st->pin_dir);
 	unlock_nic(lock);

@@ -11,6 +11,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${O:=build}"
 : "${SHARDCTL:=$TOP/$O/shardctl}"
 : "${MQTAP:=$TOP/$O/netns/mqtap}"
+export O
 : "${TESTBED:=$TOP/netns/testbed}"
 : "${RESULTS:=/dev/stderr}"
 T_NAME=$(basename "$0" .sh)
@@ -60,6 +61,15 @@ snapshot() {
 		bpftool net show 2>/dev/null | grep -v '^$' || true
 		find /sys/fs/bpf -mindepth 1 ! -name maps.debug ! -name progs.debug 2>/dev/null | sort
 	} 2>&1
+}
+
+# expect_snapshot NAME BEFORE: the current snapshot equals BEFORE (prints a short diff)
+expect_snapshot() {
+	local now
+	now=$(snapshot)
+	if [ "$now" == "$2" ]; then pass "$1"; else
+		fail "$1" "host differs: $(diff <(echo "$2") <(echo "$now") | grep '^[<>]' | head -6 | tr '\n' ' ')"
+	fi
 }
 
 need_root() {

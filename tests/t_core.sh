@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The core, end to end on the multi-queue TAP testbed: setup, real frames per
+# rx queue, status against an independent observer (the veths' own
+# counters), idempotent re-runs, completing a half-done setup, rollback,
+# refusals that leave the host unchanged, teardown back to the snapshot.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+NS=sct$$a
+N=200
+cleanup() { "$TESTBED" down "$NS" 2>/dev/null; }
+trap cleanup EXIT
+"$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
+
+jq_status() { sc status nic0 -j | jq -r ".[0] | $1"; }
+veth_tx() { in_ns ip -s -j link show "$1" | jq -r '.[0].stats64.tx.packets'; }
+
+before=$(snapshot)
+
+# --- setup, frames, status -------------------------------------------------
+expect_rc "setup --dry-run exits 0" 0 sc setup nic0 --dry-run
+expect_snapshot "dry run changes nothing" "$before"
+expect_match "dry run names the devices" "$OUT" "nic0-s0/nic0-r0"
+
+expect_rc "setup nic0" 0 sc setup nic0 -j
+expect_eq "setup reports a complete setup" "$(jq -r .complete <<<"$OUT")" true
+expect_eq "4 shards, one per active rx queue (not the 256 allocated)" \
+	"$(jq -r .nr_shards <<<"$OUT")" 4
+expect_eq "each veth end has the NIC's 4 tx queues" \
+	"$(in_ns ip -d -j link show nic0-r3 | jq -r '.[0].num_tx_queues')" 4
+expect_eq "shard devices carry the ownership alias" \
+	"$(in_ns ip -j link show nic0-s2 | jq -r '.[0].ifalias')" "shardctl nic=2 shard=2 role=egress"
+
+OUT=$("$MQTAP" traffic --ns "$NS" --count $N --flows 8 --rate 20000 -j); rc=$?
+expect_eq "every frame comes back out of the TAP" "$rc" 0
+expect_eq "received == sent" "$(jq -r '.received' <<<"$OUT")" $((4 * N))
+expect_eq "no payload changed" "$(jq -r '.corrupted' <<<"$OUT")" 0
+
+for i in 0 1 2 3; do
+	expect_eq "status: rx queue $i counted on shard $i only" \
+		"$(jq_status ".shards[$i].packets")" $N
+	expect_eq "observer: veth nic0-s$i transmitted exactly its queue's frames" \
+		"$(veth_tx nic0-s$i)" $N
+done
+expect_eq "no frame without a recorded rx queue" "$(jq_status .unrecorded_packets)" 0
+expect_eq "every frame returned to the NIC by the peers" "$(jq_status .returned_packets)" $((4 * N))
+expect_eq "even spread" "$(jq_status .spread.max_over_mean)" 1
+expect_rc "human status exits 0" 0 sc status
+expect_match "human status shows the state" "$OUT" "state: complete"
+
+# Frames written to one queue only land on one shard.
+"$MQTAP" traffic --ns "$NS" --queues 2 --count 50 >/dev/null
+expect_eq "queue 2 only: shard 2 grew by 50" "$(jq_status '.shards[2].packets')" $((N + 50))
+expect_eq "queue 2 only: shard 0 unchanged" "$(jq_status '.shards[0].packets')" $N
+
+# --- idempotency and completion --------------------------------------------
+mid=$(snapshot)
+expect_rc "setup again exits 0" 0 sc setup nic0 -j
+expect_eq "setup again changes nothing" "$(jq -r .changed <<<"$OUT")" false
+expect_snapshot "setup again: snapshot unchanged" "$mid"
+expect_rc "setup again with another shard count is refused" 1 sc setup nic0 --shards 2
+expect_match "the refusal says what differs" "$ERR" "another shard count"
+
+in_ns ip link del nic0-s1
+expect_eq "status notices a missing shard" "$(jq_status .complete)" false
+expect_match "status names it" "$(jq_status .problem)" "shard 1"
+expect_rc "setup completes a half-done setup" 0 sc setup nic0 -j
+expect_eq "complete again" "$(jq -r .complete <<<"$OUT")" true
+"$MQTAP" traffic --ns "$NS" --count 50 >/dev/null
+expect_eq "frames flow through the re-created shard" "$?" 0
+
+# --- teardown ----------------------------------------------------------------
+expect_rc "teardown --dry-run" 0 sc teardown nic0 --dry-run
+expect_eq "teardown dry run changes nothing" "$(jq_status .complete)" true
+expect_rc "teardown" 0 sc teardown nic0
+expect_snapshot "teardown restores the snapshot" "$before"
+expect_rc "teardown again exits 0" 0 sc teardown nic0
+expect_match "and says there is nothing" "$OUT" "nothing set up"
+expect_rc "status with nothing set up exits 0" 0 sc status
+expect_match "and says so" "$OUT" "nothing set up"
+
+# --- tc (clsact/cls_bpf) attach -------------------------------------------------
+expect_rc "setup --attach tc" 0 sc setup nic0 --attach tc
+expect_match "cls_bpf filter on nic0 ingress" "$(in_ns tc filter show dev nic0 ingress)" "sc_in_map"
+"$MQTAP" traffic --ns "$NS" --count 50 >/dev/null
+expect_eq "frames flow with tc attach" "$?" 0
+expect_rc "teardown (tc)" 0 sc teardown
+expect_snapshot "tc teardown removes the clsact it created" "$before"
+
+# --- rollback: a failure half-way leaves nothing behind --------------------------
+for point in setup:created:2 setup:prepared:1 setup:loaded setup:table setup:return:3 setup:ingress; do
+	expect_rc "injected failure at $point exits 1" 1 in_ns env SHARDCTL_FAIL_AT=$point "$SHARDCTL" setup nic0
+	expect_match "the error says it rolled back ($point)" "$ERR" "rolled back"
+	expect_snapshot "rollback after $point restores the snapshot" "$before"
+done
+
+# --- refusals: clear message naming the culprit, exit code, host unchanged ----------
+refuse() { # NAME WANT_RC REGEX ARGS...
+	local name=$1 want=$2 re=$3
+	shift 3
+	expect_rc "refuse $name: exit $want" "$want" sc "$@"
+	expect_match "refuse $name: message" "$ERR" "$re"
+	expect_snapshot "refuse $name: host unchanged" "$before"
+}
+refuse "unknown device" 1 "nosuch0: no such network device" setup nosuch0
+refuse "loopback" 1 "lo: loopback" setup lo
+refuse "too long a name" 1 "not a valid device name" setup abcdefghijklmnopq
+refuse "missing device" 2 "missing device" setup
+refuse "extra argument" 2 "expected one device" setup nic0 extra
+refuse "unknown option" 2 "unknown option" setup nic0 --bogus
+refuse "zero tx queues" 2 "invalid --tx-queues '0'" setup nic0 --tx-queues 0
+refuse "non-numeric tx queues" 2 "invalid --tx-queues 'x'" setup nic0 --tx-queues x
+refuse "negative shards" 2 "invalid --shards '-1'" setup nic0 --shards -1
+refuse "more shards than rx queues" 1 "5 shards for 4 rx queues" setup nic0 --shards 5
+refuse "unknown attach mode" 2 "unknown attach mode 'xdp'" setup nic0 --attach xdp
+refuse "unknown lookup" 2 "unknown lookup method 'hash'" setup nic0 --lookup hash
+refuse "unknown command" 2 "unknown command" frobnicate
+
+in_ns ip addr add 198.18.0.1/24 dev nic0
+before_addr=$(snapshot)
+expect_rc "refuse a device with an address" 1 sc setup nic0
+expect_match "the message names the device and --force" "$ERR" "nic0: has 1 address.*--force"
+expect_snapshot "address refusal leaves the host unchanged" "$before_addr"
+in_ns ip addr del 198.18.0.1/24 dev nic0
+
+in_ns ip link add name vx0 type veth peer name vx1
+in_ns ip link set vx0 up
+expect_rc "refuse a veth as DEV" 1 sc setup vx0
+expect_match "veth refusal explains why" "$ERR" "vx0: is a veth"
+in_ns ip link del vx0
+
+in_ns ip link add name nic0-s1 type veth peer name taken1
+expect_rc "refuse when a shard name is taken" 1 sc setup nic0
+expect_match "names the taken device" "$ERR" "nic0-s1 is taken"
+expect_eq "shard devices created before the clash are rolled back" \
+	"$(in_ns ip -o link show | awk -F': ' '{print $2}' | grep -c '^nic0-')" 1
+in_ns ip link del nic0-s1
+
+in_ns tc qdisc add dev nic0 clsact
+in_ns tc filter add dev nic0 ingress protocol all u32 match u32 0 0 classid 1:1
+before_foreign=$(snapshot)
+expect_rc "refuse a foreign ingress filter" 1 sc setup nic0
+expect_match "foreign filter named" "$ERR" "nic0: ingress already has a tc 'u32' filter"
+expect_snapshot "foreign filter untouched" "$before_foreign"
+expect_rc "teardown with nothing ours leaves foreign filters alone" 0 sc teardown
+expect_snapshot "foreign filter still there" "$before_foreign"
+in_ns tc qdisc del dev nic0 clsact
+
+expect_snapshot "after all refusals the host is as before" "$before"
