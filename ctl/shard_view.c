@@ -123,16 +123,18 @@ void shard_state_print(FILE *f, const struct sc_state *st)
 
 void shard_plan_print(FILE *f, const struct sc_state *st, bool removal)
 {
-	const char *verb = removal ? "delete" : "create";
-
 	fprintf(f, "%s (ifindex %d): %u rx queues -> %u shards, %u tx queues per veth end\n",
 		st->dev, st->ifindex, st->nr_rxq, st->nr_shards, st->tx_queues);
+	/* In the order the changes happen: the ingress redirect is added last, removed first. */
+	if (removal)
+		fprintf(f, "  detach the ingress program on %s (lookup %s, attach %s)\n", st->dev,
+			sc_lookup_name(st->lookup), sc_attach_name(st->attach));
 	for (unsigned int i = 0; i < st->nr_shards; i++)
-		fprintf(f, "  %s veth pair %s/%s (group 0x%x)%s\n", verb, st->shards[i].name,
-			st->shards[i].peer, st->group,
+		fprintf(f, "  %s veth pair %s/%s (group 0x%x)%s\n", removal ? "delete" : "create",
+			st->shards[i].name, st->shards[i].peer, st->group,
 			removal ? "" : ", return program at the second end's ingress");
-	fprintf(f, "  %s the ingress program on %s (lookup %s, attach %s)\n",
-		removal ? "detach" : "attach", st->dev, sc_lookup_name(st->lookup),
-		sc_attach_name(st->attach));
+	if (!removal)
+		fprintf(f, "  attach the ingress program on %s (lookup %s, attach %s)\n", st->dev,
+			sc_lookup_name(st->lookup), sc_attach_name(st->attach));
 	fprintf(f, "  %s pins under %s\n", removal ? "remove" : "create", st->pin_dir);
 }
