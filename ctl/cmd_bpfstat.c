@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shardctl bpfstat: bpf(2) latency histograms per command, the way
+ * bpfsyscalldist shows them, from raw syscall tracepoints.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+#include "dataplane/bpfstat.h"
+#include "dataplane/error.h"
+
+static const struct ctl_opt bpfstat_opts[] = {
+	{ "pid", 'P', "PID", "only this process (default: every process but shardctl)" },
+	{ "duration", 'd', "S", "seconds to trace (default: until ^C, or until PID exits)" },
+	{ 0 },
+};
+
+static const char bpfstat_notes[] =
+	"\nTimes every bpf() call from entry to return (raw_syscalls:sys_enter/sys_exit,\n"
+	"aggregated in the kernel) and prints one log2 histogram in microseconds per\n"
+	"command. Tracing starts when 'tracing' is printed on stderr and ends at\n"
+	"--duration, ^C, or when --pid exits. While it runs, every syscall on the host\n"
+	"pays one hash lookup at exit.\n";
+
+struct bpfstat_args {
+	unsigned long pid;
+	double duration;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int bpfstat_opt(int key, const char *arg, void *priv)
+{
+	struct bpfstat_args *a = priv;
+
+	switch (key) {
+	case 'P':
+		return ctl_parse_uint("bpfstat", "pid", arg, 1, 4194304, &a->pid);
+	case 'd':
+		return ctl_parse_double("bpfstat", "duration", arg, 0.01, 86400, &a->duration);
+	}
+	return EXIT_USAGE;
+}
+
+static unsigned int last_slot(const struct sc_bpfstat_cmd *c)
+{
+	unsigned int last = 0;
+
+	for (unsigned int i = 0; i < SC_BPFSTAT_SLOTS; i++)
+		if (c->slots[i])
+			last = i;
+	return last;
+}
+
+static void print_hist(const struct sc_bpfstat_cmd *c)
+{
+	uint64_t max = 0, lo, hi;
+	unsigned int last = last_slot(c);
+
+	for (unsigned int i = 0; i <= last; i++)
+		if (c->slots[i] > max)
+			max = c->slots[i];
+	printf("%s: %llu calls, %llu failed, avg %.1f us, p50 <= %llu us, p99 <= %llu us, "
+	       "max %.1f us\n",
+	       c->name, (unsigned long long)c->count, (unsigned long long)c->errors,
+	       c->total_ns / 1e3 / c->count,
+	       (unsigned long long)sc_bpfstat_percentile_us(c, 50),
+	       (unsigned long long)sc_bpfstat_percentile_us(c, 99), c->max_ns / 1e3);
+	printf("%24s : %-10s distribution\n", "usecs", "count");
+	for (unsigned int i = 0; i <= last; i++) {
+		int stars = max ? (int)(c->slots[i] * 40 / max) : 0;
+
+		sc_bpfstat_slot_range(i, &lo, &hi);
+		printf("%10llu -> %-10llu : %-10llu |%-40.*s|\n", (unsigned long long)lo,
+		       (unsigned long long)hi, (unsigned long long)c->slots[i], stars,
+		       "****************************************");
+	}
+	putchar('\n');
+}
+
+static void print_table(const struct sc_bpfstat_report *r, unsigned long pid)
+{
+	if (pid)
+		printf("bpf() calls of pid %lu in %.2f s\n\n", pid, r->duration_s);
+	else
+		printf("bpf() calls of every process in %.2f s\n\n", r->duration_s);
+	if (!r->nr_cmds)
+		printf("none\n");
+	for (unsigned int i = 0; i < r->nr_cmds; i++)
+		print_hist(&r->cmds[i]);
+	if (r->missed)
+		printf("%llu calls not timed: more threads inside bpf() at once than the table holds\n",
+		       (unsigned long long)r->missed);
+}
+
+static json_object *jnum(double v)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	return json_object_new_double_s(v, buf);
+}
+
+static json_object *json_cmd(const struct sc_bpfstat_cmd *c)
+{
+	json_object *o = json_object_new_object(), *h = json_object_new_array();
+	unsigned int last = last_slot(c);
+	uint64_t lo, hi;
+
+	json_object_object_add(o, "cmd", json_object_new_int((int)c->cmd));
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "count", json_object_new_uint64(c->count));
+	json_object_object_add(o, "errors", json_object_new_uint64(c->errors));
+	json_object_object_add(o, "avg_us", jnum(c->total_ns / 1e3 / c->count));
+	json_object_object_add(o, "max_us", jnum(c->max_ns / 1e3));
+	json_object_object_add(o, "p50_us_le",
+			       json_object_new_uint64(sc_bpfstat_percentile_us(c, 50)));
+	json_object_object_add(o, "p99_us_le",
+			       json_object_new_uint64(sc_bpfstat_percentile_us(c, 99)));
+	for (unsigned int i = 0; i <= last; i++) {
+		json_object *s = json_object_new_object();
+
+		sc_bpfstat_slot_range(i, &lo, &hi);
+		json_object_object_add(s, "lo_us", json_object_new_uint64(lo));
+		json_object_object_add(s, "hi_us", json_object_new_uint64(hi));
+		json_object_object_add(s, "count", json_object_new_uint64(c->slots[i]));
+		json_object_array_add(h, s);
+	}
+	json_object_object_add(o, "histogram", h);
+	return o;
+}
+
+static void print_json(const struct ctl_common *common, const struct sc_bpfstat_report *r,
+		       unsigned long pid)
+{
+	json_object *o = json_object_new_object(), *cmds = json_object_new_array();
+
+	json_object_object_add(o, "duration_s", jnum(r->duration_s));
+	json_object_object_add(o, "pid", pid ? json_object_new_int64((int64_t)pid) : NULL);
+	json_object_object_add(o, "missed", json_object_new_uint64(r->missed));
+	for (unsigned int i = 0; i < r->nr_cmds; i++)
+		json_object_array_add(cmds, json_cmd(&r->cmds[i]));
+	json_object_object_add(o, "commands", cmds);
+	ctl_print_json(common, o);
+}
+
+/* Until the duration ends, a signal arrives, or the traced process is gone. */
+static void wait_done(const struct bpfstat_args *a)
+{
+	struct timespec start, now, tick = { 0, 50 * 1000 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!stop) {
+		nanosleep(&tick, NULL);
+		if (a->pid && kill((pid_t)a->pid, 0) && errno == ESRCH)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (a->duration > 0 &&
+		    (now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 >= a->duration)
+			break;
+	}
+}
+
+static int bpfstat_run(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct bpfstat_args a = { 0 };
+	struct sc_bpfstat_report r;
+	struct sc_bpfstat *s;
+	struct ctl_common c;
+	int idx, rc = EXIT_OK;
+
+	idx = ctl_parse(&cmd_bpfstat, argc, argv, &c, bpfstat_opt, &a);
+	if (idx < 0)
+		return EXIT_USAGE;
+	if (c.help) {
+		fputs(bpfstat_notes, stdout);
+		return EXIT_OK;
+	}
+	if (idx != argc)
+		return ctl_err(EXIT_USAGE, "bpfstat", "unexpected argument '%s'", argv[idx]);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (sc_bpfstat_open((pid_t)a.pid, &s))
+		return ctl_fail("bpfstat");
+	fprintf(stderr, "shardctl bpfstat: tracing bpf() calls%s; ^C to stop\n",
+		a.pid ? " of the given pid" : "");
+	wait_done(&a);
+	if (sc_bpfstat_read(s, &r)) {
+		rc = ctl_fail("bpfstat");
+	} else {
+		if (c.json)
+			print_json(&c, &r, a.pid);
+		else
+			print_table(&r, a.pid);
+		sc_bpfstat_report_free(&r);
+	}
+	sc_bpfstat_close(s);
+	return rc;
+}
+
+const struct ctl_cmd cmd_bpfstat = {
+	.name = "bpfstat",
+	.usage_args = "",
+	.summary = "latency histograms of bpf() syscalls per command (map updates, loads, ...)",
+	.opts = bpfstat_opts,
+	.run = bpfstat_run,
+};
