@@ -53,6 +53,20 @@ expect_match "human status shows the state" "$OUT" "state: complete"
 expect_eq "queue 2 only: shard 2 grew by 50" "$(jq_status '.shards[2].packets')" $((N + 50))
 expect_eq "queue 2 only: shard 0 unchanged" "$(jq_status '.shards[0].packets')" $N
 
+# The ingress program clears the recorded rx queue, so a shard's veth picks
+# its tx queue by flow hash: 16 flows from one rx queue use several of the
+# 4 veth tx queues (left recorded, all would take tx queue 0). An mq root
+# with per-queue children on the shard veth makes the choice observable.
+in_ns ip link set nic0-s1 down
+in_ns tc qdisc replace dev nic0-s1 root handle 1: mq
+in_ns ip link set nic0-s1 up
+"$MQTAP" traffic --ns "$NS" --queues 1 --count 400 --flows 16 >/dev/null
+used=$(in_ns tc -s qdisc show dev nic0-s1 | grep -A1 'parent 1:' | grep -c 'Sent [1-9]')
+expect_ge "one shard's flows spread over its veth tx queues (queues used)" "$used" 3
+in_ns tc qdisc del dev nic0-s1 root
+N1=$((N + 400))
+expect_eq "shard 1 counted the spread frames" "$(jq_status '.shards[1].packets')" $N1
+
 # --- idempotency and completion --------------------------------------------
 mid=$(snapshot)
 expect_rc "setup again exits 0" 0 sc setup nic0 -j
