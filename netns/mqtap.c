@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -51,6 +54,13 @@
 #define MQ_MAX_TIMEOUT	60
 #define MQ_MAX_FLOWS	4096
 #define MQ_READ_BUF	65536
+/*
+ * Fallback hand-over of the queue fds (SCM_RIGHTS) for when pidfd_getfd()
+ * is refused, e.g. under valgrind 3.19, which does not know pidfd_open.
+ * Abstract unix names are per network namespace: one name per testbed.
+ */
+#define MQ_SOCK_NAME	"shardctl-testbed/mqtap"
+#define MQ_FD_CHUNK	128	/* below the kernel's SCM_MAX_FD (253) */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -457,13 +467,84 @@ static int hold_check_free(const char *ns)
 	return 0;
 }
 
-static void hold_forever(const char *ns, const sigset_t *stop)
+static socklen_t mq_sock_addr(struct sockaddr_un *sun)
 {
-	int sig;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + 1, MQ_SOCK_NAME, strlen(MQ_SOCK_NAME));
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(MQ_SOCK_NAME));
+}
 
-	do
-		sig = sigwaitinfo(stop, NULL);
-	while (sig < 0 && errno == EINTR);
+static int fd_server_open(const char *ns)
+{
+	struct sockaddr_un sun;
+	const socklen_t len = mq_sock_addr(&sun);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errf(-1, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, len) || listen(fd, 4)) {
+		errf(-1, "%s: unix socket @" MQ_SOCK_NAME ": %s", ns, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The queue fds for one client, in chunks: {first index, total} + SCM_RIGHTS. */
+static void fd_serve(int lfd, unsigned int nq)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MQ_FD_CHUNK)];
+		struct cmsghdr align;
+	} u;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (c < 0)
+		return;
+	/* Whoever holds a queue fd can inject frames: root only. */
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.uid != geteuid())
+		goto out;
+	for (unsigned int first = 0; first < nq; first += MQ_FD_CHUNK) {
+		const unsigned int n = nq - first < MQ_FD_CHUNK ? nq - first : MQ_FD_CHUNK;
+		uint32_t hdr[2] = { first, nq };
+		struct iovec iov = { .iov_base = hdr, .iov_len = sizeof(hdr) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				      .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		int fds[MQ_FD_CHUNK];
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		for (unsigned int i = 0; i < n; i++)
+			fds[i] = (int)(MQ_QFD_BASE + first + i);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+		if (sendmsg(c, &msg, MSG_NOSIGNAL) < 0)
+			break;
+	}
+out:
+	close(c);
+}
+
+/* Until SIGTERM/SIGINT, handing out the queue fds to whoever asks over @lfd. */
+static void hold_forever(const char *ns, int sfd, int lfd, unsigned int nq)
+{
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents & POLLIN)
+			fd_serve(lfd, nq);
+	}
 	/* Only our own pid file: a newer holder may already own the name. */
 	if (pidfile_read(ns) == getpid()) {
 		char path[PATH_MAX];
@@ -519,6 +600,32 @@ static void close_inherited(int keep, unsigned int nq)
  * over a pipe only after its pid file is in place, so when `hold` returns
  * the TAP is up and `traffic` can find the holder.
  */
+static void hold_child(const struct hold_opts *o, const sigset_t *stop, int ready)
+{
+	const unsigned int nq = (unsigned int)o->queues;
+	int sfd, lfd;
+
+	close_inherited(ready, nq);
+	if (setsid() < 0 || chdir("/") || pidfile_write(o->ns, getpid()))
+		exit(EXIT_FAIL);
+	sfd = signalfd(-1, stop, SFD_CLOEXEC);
+	lfd = fd_server_open(o->ns);
+	if (sfd < 0 || lfd < 0) {
+		if (sfd < 0)
+			errf(-1, "signalfd: %s", strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	detach_stdio();
+	if (write(ready, "R", 1) != 1)
+		exit(EXIT_FAIL);
+	close(ready);
+	hold_forever(o->ns, sfd, lfd, nq);
+	close(lfd);
+	close(sfd);
+	tap_close(nq);
+	exit(EXIT_OK);
+}
+
 static int hold_daemonize(const struct hold_opts *o, const sigset_t *stop)
 {
 	int pfd[2];
@@ -537,16 +644,7 @@ static int hold_daemonize(const struct hold_opts *o, const sigset_t *stop)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		if (setsid() < 0 || chdir("/") || pidfile_write(o->ns, getpid()))
-			exit(EXIT_FAIL);
-		detach_stdio();
-		close_inherited(pfd[1], (unsigned int)o->queues);
-		if (write(pfd[1], "R", 1) != 1)
-			exit(EXIT_FAIL);
-		close(pfd[1]);
-		hold_forever(o->ns, stop);
-		tap_close((unsigned int)o->queues);
-		exit(EXIT_OK);
+		hold_child(o, stop, pfd[1]);
 	}
 	close(pfd[1]);
 	do
@@ -806,46 +904,117 @@ static struct timespec now_mono(void)
 
 /* ---- traffic: finding the holder's queues ------------------------------ */
 
-static int holder_fds(struct run *r)
+/* Queue i is fd MQ_QFD_BASE + i in the holder; the first EBADF ends the list. */
+static int fds_by_pidfd(struct run *r, pid_t pid)
+{
+	int pidfd = sys_pidfd_open(pid), fd, err = 0;
+
+	if (pidfd < 0)
+		return -errno;
+	for (r->nfds = 0; r->nfds < MQ_MAX_QUEUES; r->nfds++) {
+		fd = sys_pidfd_getfd(pidfd, MQ_QFD_BASE + (int)r->nfds);
+		if (fd < 0) {
+			if (errno != EBADF)
+				err = -errno;
+			break;
+		}
+		r->fds[r->nfds] = fd;
+	}
+	close(pidfd);
+	return err;
+}
+
+static int fds_recv_chunk(struct run *r, int s, uint32_t *total)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MQ_FD_CHUNK)];
+		struct cmsghdr align;
+	} u;
+	uint32_t hdr[2];
+	struct iovec iov = { .iov_base = hdr, .iov_len = sizeof(hdr) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	size_t n;
+
+	if (recvmsg(s, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(hdr))
+		return -EPROTO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC))
+		return -EPROTO;
+	n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	/* Keep what arrived even if it is wrong, so run_free() closes it. */
+	if (r->nfds + n > MQ_MAX_QUEUES)
+		n = MQ_MAX_QUEUES - r->nfds;
+	memcpy(r->fds + r->nfds, CMSG_DATA(cm), n * sizeof(int));
+	r->nfds += (unsigned int)n;
+	*total = hdr[1];
+	return hdr[0] + n == r->nfds ? 0 : -EPROTO;
+}
+
+/* Same open files as pidfd_getfd() would give, handed over by the holder. */
+static int fds_by_socket(struct run *r)
+{
+	struct sockaddr_un sun;
+	const socklen_t len = mq_sock_addr(&sun);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), err = 0;
+	uint32_t total = 1;
+
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&sun, len))
+		err = -errno;
+	for (r->nfds = 0; !err && r->nfds < total && r->nfds < MQ_MAX_QUEUES;)
+		err = fds_recv_chunk(r, s, &total);
+	close(s);
+	return err;
+}
+
+static int fds_check(struct run *r, pid_t pid)
 {
 	static char dev[IFNAMSIZ];
+
+	for (unsigned int i = 0; i < r->nfds; i++) {
+		struct ifreq ifr = { 0 };
+
+		if (ioctl(r->fds[i], TUNGETIFF, &ifr) ||
+		    (ifr.ifr_flags & (IFF_TAP | IFF_MULTI_QUEUE)) != (IFF_TAP | IFF_MULTI_QUEUE) ||
+		    (i && strcmp(dev, ifr.ifr_name)))
+			return errf(-1, "%s: holder pid %d: fd %u is not a queue of a multi-queue TAP",
+				    r->o->ns, (int)pid, MQ_QFD_BASE + i);
+		snprintf(dev, sizeof(dev), "%s", ifr.ifr_name);
+	}
+	if (!r->nfds)
+		return errf(-1, "%s: holder pid %d holds no TAP queues (not an mqtap holder?)",
+			    r->o->ns, (int)pid);
+	r->dev = dev;
+	return 0;
+}
+
+/* Runs inside the testbed's netns: the fallback socket's name is per netns. */
+static int holder_fds(struct run *r)
+{
 	pid_t pid = pidfile_read(r->o->ns);
-	int pidfd, fd, err = 0;
+	int err;
 
 	if (pid <= 0)
 		return pid ? -1 : errf(-1, "%s: no testbed holder (" MQ_RUN_DIR "/%s.pid missing)",
 				       r->o->ns, r->o->ns);
-	pidfd = sys_pidfd_open(pid);
-	if (pidfd < 0)
-		return errf(-1, "%s: holder pid %d: pidfd_open: %s", r->o->ns, (int)pid,
-			    strerror(errno));
-	for (r->nfds = 0; r->nfds < MQ_MAX_QUEUES; r->nfds++) {
-		struct ifreq ifr = { 0 };
-
-		fd = sys_pidfd_getfd(pidfd, MQ_QFD_BASE + (int)r->nfds);
-		if (fd < 0) {
-			if (errno != EBADF)
-				err = errf(-1, "%s: holder pid %d: pidfd_getfd(%u): %s", r->o->ns,
-					   (int)pid, MQ_QFD_BASE + r->nfds, strerror(errno));
-			break;
-		}
-		r->fds[r->nfds] = fd;
-		if (ioctl(fd, TUNGETIFF, &ifr) ||
-		    (ifr.ifr_flags & (IFF_TAP | IFF_MULTI_QUEUE)) != (IFF_TAP | IFF_MULTI_QUEUE) ||
-		    (r->nfds && strcmp(dev, ifr.ifr_name))) {
-			err = errf(-1, "%s: holder pid %d: fd %u is not a queue of a multi-queue TAP",
-				   r->o->ns, (int)pid, MQ_QFD_BASE + r->nfds);
-			r->nfds++;
-			break;
-		}
-		snprintf(dev, sizeof(dev), "%s", ifr.ifr_name);
+	if (kill(pid, 0) && errno == ESRCH)
+		return errf(-1, "%s: holder pid %d is gone (stale " MQ_RUN_DIR "/%s.pid)", r->o->ns,
+			    (int)pid, r->o->ns);
+	/* MQTAP_NO_PIDFD=1 exercises the fallback where pidfd_getfd() works. */
+	err = getenv("MQTAP_NO_PIDFD") ? -ENOSYS : fds_by_pidfd(r, pid);
+	if (err == -ENOSYS) {
+		err = fds_by_socket(r);
+		if (err)
+			return errf(-1, "%s: pidfd_open unsupported and holder socket @" MQ_SOCK_NAME
+				    ": %s", r->o->ns, strerror(-err));
+	} else if (err) {
+		return errf(-1, "%s: holder pid %d: pidfd_getfd: %s", r->o->ns, (int)pid,
+			    strerror(-err));
 	}
-	close(pidfd);
-	if (!err && !r->nfds)
-		err = errf(-1, "%s: holder pid %d holds no TAP queues (not an mqtap holder?)",
-			   r->o->ns, (int)pid);
-	r->dev = dev;
-	return err;
+	return fds_check(r, pid);
 }
 
 static int tap_info(struct run *r)
@@ -854,8 +1023,6 @@ static int tap_info(struct run *r)
 	struct link_info li;
 	int err;
 
-	if (enter_netns(r->o->ns))
-		return -1;
 	sk = rtnl_open();
 	if (!sk)
 		return -1;
@@ -1215,7 +1382,8 @@ static int run_setup(struct run *r)
 
 	r->fc = (struct mq_frame_cfg){ .kind = o->kind, .nonce = run_nonce(),
 				       .size = (uint32_t)o->size, .flows = (uint32_t)o->flows };
-	if (holder_fds(r) || tap_info(r) || run_queues(r) || run_senders(r))
+	if (enter_netns(o->ns) || holder_fds(r) || tap_info(r) || run_queues(r) ||
+	    run_senders(r))
 		return -1;
 	if (o->duration <= 0)
 		r->seq_cap = o->count;
