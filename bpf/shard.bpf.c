@@ -62,19 +62,31 @@ static __always_inline void count(__u32 slot, const struct __sk_buff *skb)
 	}
 }
 
+#define NO_RXQ 0xffffffffu
+
 /*
  * skb->queue_mapping on ingress is rx queue + 1 when the driver recorded it
- * (skb_record_rx_queue), 0 otherwise. Returns the rx queue, or -1.
+ * (skb_record_rx_queue), 0 otherwise. Returns the rx queue, or NO_RXQ after
+ * counting why there is none.
  */
-static __always_inline int recorded_rxq(const struct __sk_buff *skb)
+static __always_inline __u32 recorded_rxq(const struct __sk_buff *skb)
 {
 	__u32 qm = skb->queue_mapping;
 
 	if (qm == 0) {
 		count(SC_STAT_UNRECORDED, skb);
-		return -1;
+		return NO_RXQ;
 	}
-	return (int)(qm - 1);
+	if (qm > SC_MAX_RXQ) {
+		count(SC_STAT_NO_SHARD, skb);
+		return NO_RXQ;
+	}
+	/*
+	 * The mask is a no-op after the check above, but it is what lets the
+	 * verifier bound an index into a global array: clang may test one
+	 * register and index with a copy of it.
+	 */
+	return (qm - 1) & (SC_MAX_RXQ - 1);
 }
 
 static __always_inline int redirect_to_shard(struct __sk_buff *skb, __u32 rxq, __u32 ifindex)
@@ -98,46 +110,32 @@ static __always_inline int redirect_to_shard(struct __sk_buff *skb, __u32 rxq, _
 SEC("tc")
 int sc_in_map(struct __sk_buff *skb)
 {
-	int rxq = recorded_rxq(skb);
-	__u32 key, *ifindex;
+	__u32 rxq = recorded_rxq(skb), *ifindex;
 
-	if (rxq < 0)
+	if (rxq == NO_RXQ)
 		return TC_ACT_OK;
-	key = (__u32)rxq;
-	ifindex = bpf_map_lookup_elem(&rxq_shard, &key);
-	if (!ifindex) {
-		count(SC_STAT_NO_SHARD, skb);
-		return TC_ACT_OK;
-	}
-	return redirect_to_shard(skb, key, *ifindex);
+	ifindex = bpf_map_lookup_elem(&rxq_shard, &rxq);
+	return redirect_to_shard(skb, rxq, ifindex ? *ifindex : 0);
 }
 
 SEC("tc")
 int sc_in_global(struct __sk_buff *skb)
 {
-	int rxq = recorded_rxq(skb);
+	__u32 rxq = recorded_rxq(skb);
 
-	if (rxq < 0)
+	if (rxq == NO_RXQ)
 		return TC_ACT_OK;
-	if (rxq >= SC_MAX_RXQ) {
-		count(SC_STAT_NO_SHARD, skb);
-		return TC_ACT_OK;
-	}
-	return redirect_to_shard(skb, rxq, global_shard[rxq]);
+	return redirect_to_shard(skb, rxq, global_shard[rxq & (SC_MAX_RXQ - 1)]);
 }
 
 SEC("tc")
 int sc_in_const(struct __sk_buff *skb)
 {
-	int rxq = recorded_rxq(skb);
+	__u32 rxq = recorded_rxq(skb);
 
-	if (rxq < 0)
+	if (rxq == NO_RXQ)
 		return TC_ACT_OK;
-	if (rxq >= SC_MAX_RXQ) {
-		count(SC_STAT_NO_SHARD, skb);
-		return TC_ACT_OK;
-	}
-	return redirect_to_shard(skb, rxq, const_shard[rxq]);
+	return redirect_to_shard(skb, rxq, const_shard[rxq & (SC_MAX_RXQ - 1)]);
 }
 
 /* The floor for the lookup benchmark: no lookup, no stats, one redirect. */

@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-/* Rx queues a NIC may have and still be sharded (the lookup arrays' size). */
+/* Rx queues a NIC may have and still be sharded; a power of two (the BPF side masks with it). */
 #define SC_MAX_RXQ 256
 
 /* Extra slots after the per-rx-queue ones in the stats map. */
