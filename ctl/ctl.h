@@ -71,7 +71,7 @@ int ctl_parse_double(const char *cmd, const char *what, const char *s, double mi
 void ctl_print_json(const struct ctl_common *common, json_object *obj);
 
 /* The command table, defined in main.c; each command lives in its own file. */
-extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown;
+extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown, cmd_remap;
 extern const struct ctl_cmd cmd_top, cmd_softnet, cmd_bpfstat, cmd_check;
 extern const struct ctl_cmd *const ctl_commands[];
 

@@ -13,6 +13,10 @@ const struct ctl_cmd *const ctl_commands[] = {
 	&cmd_setup,
 	&cmd_status,
 	&cmd_teardown,
+	&cmd_remap,
+	&cmd_top,
+	&cmd_softnet,
+	&cmd_bpfstat,
 	NULL,
 };
 

@@ -5,6 +5,7 @@
  * there: setup enables the ingress redirect last, teardown removes it first.
  */
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,12 +224,16 @@ static unsigned int shard_of_rxq(unsigned int rxq, unsigned int nr_shards)
 }
 
 /*
- * Open and load the programs. Maps get pin paths in our directory, so
- * libbpf reuses them when a previous run pinned them (counters and the live
- * table survive a re-run) and pins them when it creates them.
+ * Open and load the programs for NIC @nic with rx queue table @table (what
+ * lookup=const compiles in). Maps get pin paths in @dir, so libbpf reuses
+ * them when a previous run pinned them (counters and the live table survive
+ * a re-run or a const reload) and pins them when it creates them.
  */
-static int load_programs(struct setup *s)
+static int load_object(struct shard_bpf **out, int nic, const __u32 *table, unsigned int nr_rxq,
+		       enum sc_lookup lookup, const char *dir)
 {
+	static const char *const pinned[] = { "rxq_shard", "stats", "meta" };
+	struct bpf_map *maps[3];
 	struct shard_bpf *skel;
 	char path[PATH_MAX];
 	int err;
@@ -236,24 +241,24 @@ static int load_programs(struct setup *s)
 	skel = shard_bpf__open();
 	if (!skel)
 		return sc_errf(errno, "opening the BPF object: %s", strerror(errno));
-	s->skel = skel;
-	skel->rodata->nic_ifindex = (__u32)s->nic.ifindex;
-	for (unsigned int q = 0; q < s->nr_rxq; q++)
-		skel->rodata->const_shard[q] =
-			(__u32)s->shards[shard_of_rxq(q, s->nr_shards)].ifindex;
+	*out = skel;
+	skel->rodata->nic_ifindex = (__u32)nic;
+	for (unsigned int q = 0; q < nr_rxq && q < SC_MAX_RXQ; q++)
+		skel->rodata->const_shard[q] = table[q];
 	bpf_program__set_autoload(skel->progs.sc_in_map, false);
 	bpf_program__set_autoload(skel->progs.sc_in_global, false);
 	bpf_program__set_autoload(skel->progs.sc_in_const, false);
 	bpf_program__set_autoload(skel->progs.sc_in_bare, false);
-	bpf_program__set_autoload(ingress_prog(skel, s->o->lookup), true);
-	pin_path(path, sizeof(path), s->dir, "rxq_shard");
-	bpf_map__set_pin_path(skel->maps.rxq_shard, path);
-	pin_path(path, sizeof(path), s->dir, "stats");
-	bpf_map__set_pin_path(skel->maps.stats, path);
-	pin_path(path, sizeof(path), s->dir, "meta");
-	bpf_map__set_pin_path(skel->maps.meta, path);
-	if (s->o->lookup == SC_LOOKUP_GLOBAL) {
-		pin_path(path, sizeof(path), s->dir, "bss");
+	bpf_program__set_autoload(ingress_prog(skel, lookup), true);
+	maps[0] = skel->maps.rxq_shard;
+	maps[1] = skel->maps.stats;
+	maps[2] = skel->maps.meta;
+	for (int i = 0; i < 3; i++) {
+		pin_path(path, sizeof(path), dir, pinned[i]);
+		bpf_map__set_pin_path(maps[i], path);
+	}
+	if (lookup == SC_LOOKUP_GLOBAL) {
+		pin_path(path, sizeof(path), dir, "bss");
 		bpf_map__set_pin_path(skel->maps.bss, path);
 	}
 	err = shard_bpf__load(skel);
@@ -261,6 +266,15 @@ static int load_programs(struct setup *s)
 		return sc_errf(err, "loading the BPF programs (see libbpf's messages above): %s",
 			       strerror(-err));
 	return 0;
+}
+
+static int load_programs(struct setup *s)
+{
+	__u32 table[SC_MAX_RXQ] = { 0 };
+
+	for (unsigned int q = 0; q < s->nr_rxq; q++)
+		table[q] = (__u32)s->shards[shard_of_rxq(q, s->nr_shards)].ifindex;
+	return load_object(&s->skel, s->nic.ifindex, table, s->nr_rxq, s->o->lookup, s->dir);
 }
 
 static int fill_table(struct setup *s)
@@ -697,5 +711,114 @@ int sc_teardown(const char *dev, bool dry_run, struct sc_state **out, int *n)
 		(*out)[i].changed = !err;
 	}
 	sc_nl_close(nl);
+	return err;
+}
+
+/* ---- remap ---- */
+
+/* lookup=global: write the table entry through the mmaped .bss, where the program reads it. */
+static int remap_global(const char *dir, __u32 rxq, __u32 ifindex)
+{
+	const size_t off = offsetof(struct shard_bpf__bss, global_shard) + rxq * sizeof(__u32);
+	const size_t len = sizeof(struct shard_bpf__bss);
+	char path[PATH_MAX];
+	void *mem;
+	int fd;
+
+	pin_path(path, sizeof(path), dir, "bss");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return sc_errf(errno, "%s: %s", path, strerror(errno));
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED)
+		return sc_errf(errno, "%s: mmap: %s", path, strerror(errno));
+	/* One aligned 32-bit store: the program sees the old or the new ifindex, never a mix. */
+	__atomic_store_n((__u32 *)((char *)mem + off), ifindex, __ATOMIC_RELEASE);
+	munmap(mem, len);
+	return 0;
+}
+
+/*
+ * lookup=const: the table is part of the program, so load a new one with
+ * the new table and swap it in with one operation (tcx link update or
+ * cls_bpf replace): every frame sees either the old or the new program.
+ */
+static int remap_const(const struct sc_state *st, const __u32 *table)
+{
+	struct shard_bpf *skel = NULL;
+	char path[PATH_MAX];
+	int err, fd;
+
+	err = load_object(&skel, st->ifindex, table, st->nr_rxq, SC_LOOKUP_CONST, st->pin_dir);
+	if (err)
+		goto out;
+	fd = bpf_program__fd(skel->progs.sc_in_const);
+	if (st->attach == SC_ATTACH_TC) {
+		err = sc_tc_attach(fd, st->ifindex, false, true, NULL);
+	} else {
+		pin_path(path, sizeof(path), st->pin_dir, "ingress");
+		err = sc_tcx_update(path, fd);
+	}
+out:
+	shard_bpf__destroy(skel);
+	return err;
+}
+
+int sc_remap(const char *dev, unsigned int rxq, unsigned int shard)
+{
+	__u32 table[SC_MAX_RXQ] = { 0 }, key, ifindex;
+	struct sc_state *v = NULL, *st;
+	char path[PATH_MAX];
+	int n = 0, err, lock = -1, fd = -1;
+
+	if ((err = sc_status(dev, &v, &n)))
+		return err;
+	if (!n) {
+		err = sc_errf(ENOENT, "%s: not set up", dev);
+		goto out;
+	}
+	st = &v[0];
+	if (!st->complete) {
+		err = sc_errf(EAGAIN, "%s: setup is incomplete (%s); run setup again first", dev,
+			      st->problem);
+		goto out;
+	}
+	if (rxq >= st->nr_rxq) {
+		err = sc_errf(ERANGE, "%s: rx queue %u out of range (it has %u: 0-%u)", dev, rxq,
+			      st->nr_rxq, st->nr_rxq - 1);
+		goto out;
+	}
+	if (shard >= st->nr_shards) {
+		err = sc_errf(ERANGE, "%s: shard %u out of range (it has %u: 0-%u)", dev, shard,
+			      st->nr_shards, st->nr_shards - 1);
+		goto out;
+	}
+	lock = lock_nic(st->netns_cookie, st->ifindex);
+	if (lock < 0) {
+		err = lock;
+		goto out;
+	}
+	ifindex = (__u32)st->shards[shard].ifindex;
+	for (unsigned int q = 0; q < st->nr_rxq; q++)
+		table[q] = (__u32)st->rxqs[q].ifindex;
+	table[rxq] = ifindex;
+	if (st->lookup == SC_LOOKUP_GLOBAL)
+		err = remap_global(st->pin_dir, rxq, ifindex);
+	else if (st->lookup == SC_LOOKUP_CONST)
+		err = remap_const(st, table);
+	if (err)
+		goto out;
+	/* The live table for lookup=map, the record of the table for the others. */
+	pin_path(path, sizeof(path), st->pin_dir, "rxq_shard");
+	fd = bpf_obj_get(path);
+	key = rxq;
+	if (fd < 0 || bpf_map_update_elem(fd, &key, &ifindex, BPF_ANY))
+		err = sc_errf(errno, "%s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	unlock_nic(lock);
+	sc_states_free(v, n);
 	return err;
 }
