@@ -31,6 +31,7 @@ enum sc_lookup {
 	SC_LOOKUP_MAP = 0,	/* BPF array map: updatable at run time */
 	SC_LOOKUP_GLOBAL = 1,	/* global array in .bss, updated through the mmaped map */
 	SC_LOOKUP_CONST = 2,	/* .rodata array frozen at load: remap reloads the program */
+	SC_LOOKUP_BARE = 3,	/* no lookup, every frame to shard 0: the benchmark's floor */
 };
 
 enum sc_attach {

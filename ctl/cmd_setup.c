@@ -12,7 +12,7 @@ static const struct ctl_opt setup_opts[] = {
 	{ "tx-queues", OPT_TXQ, "N", "tx (and rx) queues per veth end (default: DEV's active tx queues)" },
 	{ "shards", OPT_SHARDS, "K", "K shards for R rx queues, rx queue i -> shard i % K (default: R)" },
 	{ "attach", OPT_ATTACH, "MODE", "auto (default), tcx or tc (clsact + cls_bpf)" },
-	{ "lookup", OPT_LOOKUP, "METHOD", "map (default), global or const: where the rx queue table lives" },
+	{ "lookup", OPT_LOOKUP, "METHOD", "map (default), global, const: where the rx queue table lives" },
 	{ "force", OPT_FORCE, NULL, "take over DEV even if it has addresses or the default route" },
 	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be created; change nothing" },
 	{ 0 },

@@ -56,6 +56,9 @@ json_object *shard_state_json(const struct sc_state *st)
 	json_object_object_add(o, "group", json_object_new_int64(st->group));
 	json_object_object_add(o, "pin_dir", json_object_new_string(st->pin_dir));
 	json_object_object_add(o, "ingress_attached", json_object_new_boolean(st->ingress_attached));
+	json_object_object_add(o, "ingress_prog_id", json_object_new_int64(st->ingress_prog_id));
+	json_object_object_add(o, "ingress_run_ns", u64(st->ingress_run_ns));
+	json_object_object_add(o, "ingress_run_cnt", u64(st->ingress_run_cnt));
 	json_object_object_add(o, "unrecorded_packets", u64(st->unrecorded_packets));
 	json_object_object_add(o, "no_shard_packets", u64(st->no_shard_packets));
 	json_object_object_add(o, "returned_packets", u64(st->returned_packets));
@@ -114,6 +117,10 @@ void shard_state_print(FILE *f, const struct sc_state *st)
 		   " with no shard (passed to the stack)\n",
 		st->unrecorded_packets, st->no_shard_packets);
 	fprintf(f, "  returned to %s: %" PRIu64 " packets\n", st->dev, st->returned_packets);
+	if (st->ingress_run_cnt)
+		fprintf(f, "  ingress program: %.1f ns per frame over %" PRIu64 " runs "
+			   "(kernel.bpf_stats_enabled)\n",
+			(double)st->ingress_run_ns / (double)st->ingress_run_cnt, st->ingress_run_cnt);
 	if (st->spread_max_mean > 0)
 		fprintf(f, "  spread: busiest shard %.2fx the mean, coefficient of variation %.2f\n",
 			st->spread_max_mean, st->spread_cv);

@@ -25,22 +25,23 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-static const char *const lookup_names[] = { "map", "global", "const" };
+static const char *const lookup_names[] = { "map", "global", "const", "bare" };
 static const char *const attach_names[] = { "auto", "tcx", "tc" };
 
 const char *sc_lookup_name(enum sc_lookup l)
 {
-	return (unsigned int)l < 3 ? lookup_names[l] : "unknown";
+	return (unsigned int)l < 4 ? lookup_names[l] : "unknown";
 }
 
 int sc_lookup_parse(const char *s, enum sc_lookup *out)
 {
-	for (unsigned int i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < 4; i++)
 		if (!strcmp(s, lookup_names[i])) {
 			*out = i;
 			return 0;
 		}
-	return sc_errf(EINVAL, "unknown lookup method '%s' (map, global or const)", s);
+	return sc_errf(EINVAL, "unknown lookup method '%s' (map, global, const; bare for benchmarks)",
+		       s);
 }
 
 const char *sc_attach_name(int a)
@@ -253,15 +254,32 @@ static void read_counters(int stats_fd, struct sc_counter *sum, unsigned int nsl
 	free(v);
 }
 
-static bool hook_has_ours(int ifindex, bool (*ours)(const struct sc_hook_prog *))
+/* The id of our program at @ifindex's ingress, 0 when none. */
+static uint32_t hook_find_ours(int ifindex, bool (*ours)(const struct sc_hook_prog *))
 {
 	struct sc_hook_prog progs[32];
 	int n = sc_hook_list(ifindex, false, progs, 32);
 
 	for (int i = 0; i < n; i++)
 		if (ours(&progs[i]))
-			return true;
-	return false;
+			return progs[i].prog_id;
+	return 0;
+}
+
+/* run_time_ns/run_cnt: kept by the kernel only while BPF stats are enabled. */
+static void prog_runtime(uint32_t id, uint64_t *ns, uint64_t *cnt)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		*ns = info.run_time_ns;
+		*cnt = info.run_cnt;
+	}
+	close(fd);
 }
 
 bool is_return_prog(const struct sc_hook_prog *p)
@@ -451,7 +469,10 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	if (st->ifindex > 0) {
 		unsigned int rx = 0, tx = 0;
 
-		st->ingress_attached = hook_has_ours(nic, is_our_ingress_prog);
+		st->ingress_prog_id = hook_find_ours(nic, is_our_ingress_prog);
+		st->ingress_attached = st->ingress_prog_id != 0;
+		if (st->ingress_attached)
+			prog_runtime(st->ingress_prog_id, &st->ingress_run_ns, &st->ingress_run_cnt);
 		if (!sc_nl_active_queues(nl, nic, &rx, &tx))
 			st->nr_txq = tx;
 		sc_clear_error();
@@ -459,7 +480,7 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	for (unsigned int s = 0; s < st->nr_shards; s++)
 		if (st->shards[s].peer_ifindex)
 			st->shards[s].return_attached =
-				hook_has_ours(st->shards[s].peer_ifindex, is_return_prog);
+				hook_find_ours(st->shards[s].peer_ifindex, is_return_prog) != 0;
 	fill_rxqs(st, st->pin_dir);
 	compute_spread(st);
 	check_consistency(st, have_meta);

@@ -49,7 +49,13 @@ struct sc_shard {
 	bool up;
 	bool return_attached;
 	unsigned int tx_queues;
-	uint64_t packets, bytes;	/* redirected to this shard by the NIC's ingress program */
+	/*
+	 * Redirected to this shard: the ingress program counts per rx queue,
+	 * so this is the sum over the rx queues mapped to the shard NOW (after
+	 * a remap, earlier frames move with their queue). veth_tx_packets is
+	 * the shard's own history.
+	 */
+	uint64_t packets, bytes;
 	uint64_t veth_tx_packets;	/* the egress end's own counter (an independent observer) */
 	uint64_t peer_rx_packets;
 };
@@ -73,6 +79,9 @@ struct sc_state {
 	enum sc_lookup lookup;
 	uint32_t group;
 	bool ingress_attached;		/* a sc_in_* program is at the NIC's ingress */
+	uint32_t ingress_prog_id;
+	uint64_t ingress_run_ns;	/* kernel.bpf_stats_enabled totals (0 while disabled) */
+	uint64_t ingress_run_cnt;
 	bool complete;			/* setup finished and everything is in place */
 	bool changed;			/* setup/teardown: did this call change anything */
 	struct sc_shard *shards;	/* nr_shards */

@@ -213,6 +213,8 @@ static struct bpf_program *ingress_prog(struct shard_bpf *skel, enum sc_lookup l
 		return skel->progs.sc_in_global;
 	case SC_LOOKUP_CONST:
 		return skel->progs.sc_in_const;
+	case SC_LOOKUP_BARE:
+		return skel->progs.sc_in_bare;
 	default:
 		return skel->progs.sc_in_map;
 	}
@@ -243,6 +245,7 @@ static int load_object(struct shard_bpf **out, int nic, const __u32 *table, unsi
 		return sc_errf(errno, "opening the BPF object: %s", strerror(errno));
 	*out = skel;
 	skel->rodata->nic_ifindex = (__u32)nic;
+	skel->rodata->bare_ifindex = table[0];
 	for (unsigned int q = 0; q < nr_rxq && q < SC_MAX_RXQ; q++)
 		skel->rodata->const_shard[q] = table[q];
 	bpf_program__set_autoload(skel->progs.sc_in_map, false);
@@ -803,7 +806,9 @@ int sc_remap(const char *dev, unsigned int rxq, unsigned int shard)
 	for (unsigned int q = 0; q < st->nr_rxq; q++)
 		table[q] = (__u32)st->rxqs[q].ifindex;
 	table[rxq] = ifindex;
-	if (st->lookup == SC_LOOKUP_GLOBAL)
+	if (st->lookup == SC_LOOKUP_BARE)
+		err = sc_errf(EINVAL, "%s: lookup bare has no table to remap", dev);
+	else if (st->lookup == SC_LOOKUP_GLOBAL)
 		err = remap_global(st->pin_dir, rxq, ifindex);
 	else if (st->lookup == SC_LOOKUP_CONST)
 		err = remap_const(st, table);
