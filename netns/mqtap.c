@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -218,6 +219,17 @@ static int pidfile_write(const char *ns, pid_t pid)
 		unlink(tmp);
 	}
 	return err;
+}
+
+/* Only our own pid file: a newer holder may already own the name. */
+static void pidfile_remove(const char *ns)
+{
+	char path[PATH_MAX];
+
+	if (pidfile_read(ns) != getpid())
+		return;
+	pidfile_path(path, sizeof(path), ns);
+	unlink(path);
 }
 
 static int sys_pidfd_open(pid_t pid)
@@ -427,6 +439,24 @@ static int disable_ipv6(const struct hold_opts *o)
 	return err;
 }
 
+/* Queue fds sit at MQ_QFD_BASE.. : make sure the soft fd limit reaches them. */
+static int fd_limit(unsigned int nq)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return errf(-1, "getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur >= MQ_QFD_BASE + nq)
+		return 0;
+	if (rl.rlim_max < MQ_QFD_BASE + nq)
+		return errf(-1, "fd limit %llu: %u queues need fds up to %u",
+			    (unsigned long long)rl.rlim_max, nq, MQ_QFD_BASE + nq - 1);
+	rl.rlim_cur = MQ_QFD_BASE + nq;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return errf(-1, "setrlimit: %s", strerror(errno));
+	return 0;
+}
+
 static int tap_create(const struct hold_opts *o)
 {
 	struct rtnl_link *link = NULL;
@@ -434,6 +464,8 @@ static int tap_create(const struct hold_opts *o)
 	unsigned int n = 0;
 	int err = -1;
 
+	if (fd_limit((unsigned int)o->queues))
+		return -1;
 	sk = rtnl_open();
 	if (!sk)
 		return -1;
@@ -545,13 +577,7 @@ static void hold_forever(const char *ns, int sfd, int lfd, unsigned int nq)
 		if (p[1].revents & POLLIN)
 			fd_serve(lfd, nq);
 	}
-	/* Only our own pid file: a newer holder may already own the name. */
-	if (pidfile_read(ns) == getpid()) {
-		char path[PATH_MAX];
-
-		pidfile_path(path, sizeof(path), ns);
-		unlink(path);
-	}
+	pidfile_remove(ns);
 }
 
 static void detach_stdio(void)
@@ -613,6 +639,7 @@ static void hold_child(const struct hold_opts *o, const sigset_t *stop, int read
 	if (sfd < 0 || lfd < 0) {
 		if (sfd < 0)
 			errf(-1, "signalfd: %s", strerror(errno));
+		pidfile_remove(o->ns);
 		exit(EXIT_FAIL);
 	}
 	detach_stdio();
@@ -706,7 +733,8 @@ static void traffic_usage(FILE *f)
 		"  --size BYTES         UDP payload (default 64; jumbo 8000; %d-%d)\n"
 		"  --flows K            UDP source ports per queue (default 1, max %d)\n"
 		"  --kind KIND          udp4|udp6|vlan|arp|frag|jumbo (default udp4)\n"
-		"  --timeout S          wait for returning frames after sending (default 2)\n"
+		"  --timeout S          wait this long after sending for returns (default 2;\n"
+		"                       ends early once every frame is back)\n"
 		"  --duration S         send for S seconds instead of --count (max %d)\n"
 		"  --threads-cpus LIST  one sender thread pinned per CPU, queues split between them\n"
 		"  --no-read            only send (for send-rate measurements)\n"
@@ -1059,24 +1087,24 @@ static int drain(struct run *r)
 static int send_one(struct run *r, struct txq *t, uint8_t *buf)
 {
 	const size_t len = mq_build(&r->fc, t->q, (uint32_t)t->sent, buf);
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = write(t->fd, buf, len);
-
+	/* tun does not normally push back; if it does, retry a while, not forever. */
+	for (int tries = 0; tries < 100000; tries++) {
+		n = write(t->fd, buf, len);
 		if (n == (ssize_t)len) {
 			t->sent++;
 			return 0;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)) {
-			if (stop_flag)
-				return -1;
-			sched_yield();
-			continue;
-		}
-		t->send_errors++;
-		t->last_errno = n < 0 ? errno : EMSGSIZE;
-		return -1;
+		if (n >= 0 || (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) || stop_flag)
+			break;
+		sched_yield();
 	}
+	if (stop_flag)
+		return -1;
+	t->send_errors++;
+	t->last_errno = n < 0 ? errno : EMSGSIZE;
+	return -1;
 }
 
 static void pace(const struct timespec *start, double rate, uint64_t n)
@@ -1101,10 +1129,11 @@ static bool sender_done(const struct sender *s, const struct timespec *end)
 	if (r->o->duration > 0) {
 		struct timespec now = now_mono();
 
-		return !ts_before(&now, end);
+		if (!ts_before(&now, end))
+			return true;
 	}
 	for (unsigned int i = 0; i < s->nq; i++)
-		if (s->q[i]->sent < r->o->count && !s->q[i]->send_errors)
+		if (s->q[i]->sent < r->seq_cap && !s->q[i]->send_errors)
 			return false;
 	return true;
 }
@@ -1118,12 +1147,14 @@ static void *sender_main(void *arg)
 	uint8_t *buf = malloc(MQ_MAX_FRAME);
 	struct timespec start = now_mono(), end = ts_add(start, r->o->duration), c0, c1;
 
+	if (!buf)
+		errf(-1, "sender thread: out of memory");
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	while (buf && !sender_done(s, &end)) {
 		for (unsigned int i = 0; i < s->nq; i++) {
 			struct txq *t = s->q[i];
 
-			if ((r->o->duration <= 0 && t->sent >= r->o->count) || t->send_errors)
+			if (t->sent >= r->seq_cap || t->send_errors)
 				continue;
 			if (send_one(r, t, buf))
 				continue;
@@ -1360,7 +1391,8 @@ static uint32_t run_nonce(void)
 {
 	struct timespec t = now_mono();
 
-	return (uint32_t)(t.tv_nsec ^ t.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16);
+	return (uint32_t)((uint64_t)t.tv_nsec ^ (uint64_t)t.tv_sec * 2654435761u ^
+			  (uint64_t)getpid() << 16);
 }
 
 static size_t frame_len(const struct run *r)
@@ -1385,12 +1417,12 @@ static int run_setup(struct run *r)
 	if (enter_netns(o->ns) || holder_fds(r) || tap_info(r) || run_queues(r) ||
 	    run_senders(r))
 		return -1;
+	/* Seqs are 32 bits on the wire: a queue stops before its seq would wrap. */
+	r->seq_cap = 1ULL << 32;
 	if (o->duration <= 0)
 		r->seq_cap = o->count;
-	else if (o->rate)
+	else if (o->rate && o->rate * o->duration + 1024 < (double)r->seq_cap)
 		r->seq_cap = (uint64_t)(o->rate * o->duration) + 1024;
-	else
-		r->seq_cap = 1ULL << 28;
 	/* The IP layer would not accept it, but the hairpin may not care: say so. */
 	flen = frame_len(r) - 14 - (o->kind == MQ_VLAN ? 4 : 0);
 	if (o->kind != MQ_ARP && flen > r->mtu && !o->json)
