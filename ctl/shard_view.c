@@ -26,6 +26,7 @@ static json_object *shard_json(const struct sc_shard *sh)
 	json_object_object_add(o, "egress", dev_json(sh->name, sh->ifindex));
 	json_object_object_add(o, "return", dev_json(sh->peer, sh->peer_ifindex));
 	json_object_object_add(o, "tx_queues", json_object_new_int((int)sh->tx_queues));
+	json_object_object_add(o, "mtu", json_object_new_int((int)sh->mtu));
 	json_object_object_add(o, "up", json_object_new_boolean(sh->up));
 	json_object_object_add(o, "return_attached", json_object_new_boolean(sh->return_attached));
 	json_object_object_add(o, "packets", u64(sh->packets));
@@ -49,6 +50,7 @@ json_object *shard_state_json(const struct sc_state *st)
 			       st->problem[0] ? json_object_new_string(st->problem) : NULL);
 	json_object_object_add(o, "rx_queues", json_object_new_int((int)st->nr_rxq));
 	json_object_object_add(o, "tx_queues", json_object_new_int((int)st->nr_txq));
+	json_object_object_add(o, "mtu", json_object_new_int((int)st->mtu));
 	json_object_object_add(o, "nr_shards", json_object_new_int((int)st->nr_shards));
 	json_object_object_add(o, "shard_tx_queues", json_object_new_int((int)st->tx_queues));
 	json_object_object_add(o, "attach", json_object_new_string(sc_attach_name(st->attach)));

@@ -330,7 +330,8 @@ static int link_change(struct sc_nl *nl, int ifindex, struct rtnl_link *change, 
 	return 0;
 }
 
-int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_t group)
+int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_t group,
+		       uint32_t mtu)
 {
 	struct rtnl_link *change = rtnl_link_alloc();
 	int err;
@@ -340,6 +341,7 @@ int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_
 	rtnl_link_set_ifindex(change, ifindex);
 	rtnl_link_set_ifalias(change, alias);
 	rtnl_link_set_group(change, group);
+	rtnl_link_set_mtu(change, mtu);
 	err = rtnl_link_inet6_set_addr_gen_mode(change,
 						rtnl_link_inet6_str2addrgenmode("none"));
 	if (err >= 0)

@@ -47,10 +47,11 @@ int sc_nl_active_queues(struct sc_nl *nl, int ifindex, unsigned int *rx, unsigne
 int sc_nl_veth_create(struct sc_nl *nl, const char *name, const char *peer, unsigned int queues,
 		      uint32_t group);
 /*
- * While down: set the ifalias, the link group and IPv6 addrgenmode none (no
- * link-local address, so the device never sends ND/MLD of its own).
+ * While down: set the ifalias, the link group, the MTU and IPv6 addrgenmode
+ * none (no link-local address, so the device never sends ND/MLD of its own).
  */
-int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_t group);
+int sc_nl_link_prepare(struct sc_nl *nl, int ifindex, const char *alias, uint32_t group,
+		       uint32_t mtu);
 int sc_nl_link_set_up(struct sc_nl *nl, int ifindex);
 int sc_nl_link_delete(struct sc_nl *nl, int ifindex);
 /* One RTM_DELLINK for every device in @group (`ip link del group G`). */

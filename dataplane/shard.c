@@ -350,12 +350,14 @@ static int collect_shards(const struct sc_link *links, int nlinks, int nic, stru
 			snprintf(sh->peer, sizeof(sh->peer), "%s", l->name);
 			sh->peer_ifindex = l->ifindex;
 			sh->peer_rx_packets = l->rx_packets;
+			sh->peer_mtu = l->mtu;
 		} else {
 			snprintf(sh->name, sizeof(sh->name), "%s", l->name);
 			sh->ifindex = l->ifindex;
 			sh->up = l->flags & IFF_UP;
 			sh->tx_queues = l->num_tx_queues;
 			sh->veth_tx_packets = l->tx_packets;
+			sh->mtu = l->mtu;
 		}
 	}
 	return 1;
@@ -415,6 +417,10 @@ static void check_consistency(struct sc_state *st, bool have_meta)
 			snprintf(st->problem, sizeof(st->problem), "shard %u: veth pair missing", s);
 		else if (!sh->up)
 			snprintf(st->problem, sizeof(st->problem), "shard %u: %s is down", s, sh->name);
+		else if (sh->mtu < st->mtu || sh->peer_mtu < st->mtu)
+			snprintf(st->problem, sizeof(st->problem),
+				 "shard %u: MTU %u below %s's %u: larger frames would be dropped", s,
+				 sh->mtu < sh->peer_mtu ? sh->mtu : sh->peer_mtu, st->dev, st->mtu);
 		else if (!sh->return_attached)
 			snprintf(st->problem, sizeof(st->problem),
 				 "shard %u: return program missing on %s", s, sh->peer);
@@ -451,6 +457,7 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	}
 	if (!sc_nl_link_by_index(nl, nic, &dev)) {
 		snprintf(st->dev, sizeof(st->dev), "%s", dev.name);
+		st->mtu = dev.mtu;
 		if (!have_meta)
 			sc_nl_active_queues(nl, nic, &st->nr_rxq, &st->nr_txq);
 		else

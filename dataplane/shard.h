@@ -49,6 +49,7 @@ struct sc_shard {
 	bool up;
 	bool return_attached;
 	unsigned int tx_queues;
+	uint32_t mtu, peer_mtu;
 	/*
 	 * Redirected to this shard: the ingress program counts per rx queue,
 	 * so this is the sum over the rx queues mapped to the shard NOW (after
@@ -73,6 +74,7 @@ struct sc_state {
 	uint64_t netns_cookie;
 	char pin_dir[PATH_MAX];
 	unsigned int nr_rxq, nr_txq;	/* the NIC's active queues (now, or at setup for status) */
+	uint32_t mtu;			/* the NIC's */
 	unsigned int tx_queues;
 	unsigned int nr_shards;
 	int attach;			/* enum sc_attach */

@@ -192,14 +192,19 @@ static int make_pair(struct setup *s, unsigned int i, uint32_t group)
 	if ((err = sc_fault("setup:created:%u", i)))
 		return err;
 	make_alias(alias, sizeof(alias), s->nic.ifindex, i, false);
-	if (strcmp(l.alias, alias) && (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group)))
+	/*
+	 * The shard must take every frame the NIC can receive: the veth drops
+	 * frames over its peer's MTU (is_skb_forwardable() in veth_xmit()).
+	 */
+	if ((strcmp(l.alias, alias) || l.mtu != s->nic.mtu) &&
+	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu)))
 		return err;
 	if ((err = sc_nl_link_by_name(s->nl, sh->peer, &l)))
 		return err;
 	sh->peer_ifindex = l.ifindex;
 	make_alias(alias, sizeof(alias), s->nic.ifindex, i, true);
-	if ((strcmp(l.alias, alias) || l.group != group) &&
-	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group)))
+	if ((strcmp(l.alias, alias) || l.group != group || l.mtu != s->nic.mtu) &&
+	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu)))
 		return err;
 	if ((err = sc_fault("setup:prepared:%u", i)) || (err = sc_nl_link_set_up(s->nl, sh->ifindex)))
 		return err;
