@@ -49,12 +49,18 @@ struct {
 	__type(value, struct sc_cont_cpu);
 } cpu_stats SEC(".maps");
 
-/* Scratch for the fallback walk: 1 KiB is too big for the BPF stack. */
+/*
+ * Scratch for the fallback walk (1 KiB is too big for the BPF stack), one
+ * slot more than a stack so that a masked index is always in bounds.
+ */
+#define SCRATCH_MASK 127
+_Static_assert(SCRATCH_MASK + 1 > SC_CONT_STACK_DEPTH, "scratch must hold a whole stack");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64[SC_CONT_STACK_DEPTH]);
+	__type(value, __u64[SCRATCH_MASK + 1]);
 } scratch SEC(".maps");
 
 struct {
@@ -76,30 +82,52 @@ static __always_inline bool in_range(__u64 ip, int r)
 	return ip >= range_lo[r] && ip < range_hi[r];
 }
 
-/* Same rules as classify_stack() in dataplane/contention.c. */
-static __always_inline __u32 classify(const __u64 *ips, __u32 nr)
+struct classify_ctx {
+	__u32 nr;
+	__u32 mask;
+};
+
+/*
+ * One frame per bpf_loop() step: the verifier checks the callback once
+ * instead of walking 127 unrolled iterations times every combination of
+ * flags, which is over its 1M-instruction budget.
+ */
+static long classify_frame(__u32 i, void *data)
 {
-	bool spin = false, xmit = false, classify = false, idle = false;
+	struct classify_ctx *c = data;
+	__u32 zero = 0;
+	__u64 *ips, ip;
 
-	for (__u32 i = 0; i < SC_CONT_STACK_DEPTH; i++) {
-		__u64 ip;
+	if (i >= c->nr)
+		return 1;
+	ips = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ips)
+		return 1;
+	/* A mask, not a compare: clang 14 bounds-checks one copy of i and indexes with another. */
+	ip = ips[i & SCRATCH_MASK];
+	if (i < SC_CONT_LEAF_FRAMES &&
+	    (in_range(ip, SC_RANGE_SLOW_NATIVE) || in_range(ip, SC_RANGE_SLOW_PV)))
+		c->mask |= 1u << SC_CLASS_SPIN;
+	if (in_range(ip, SC_RANGE_DEV_QUEUE_XMIT) || in_range(ip, SC_RANGE_DEV_XMIT_SKB) ||
+	    in_range(ip, SC_RANGE_SCH_DIRECT_XMIT))
+		c->mask |= 1u << SC_CLASS_XMIT;
+	if (in_range(ip, SC_RANGE_TCF_CLASSIFY))
+		c->mask |= 1u << SC_CLASS_CLASSIFY;
+	if (in_range(ip, SC_RANGE_IDLE))
+		c->mask |= 1u << SC_CLASS_IDLE;
+	return 0;
+}
 
-		if (i >= nr)
-			break;
-		ip = ips[i];
-		if (i < SC_CONT_LEAF_FRAMES &&
-		    (in_range(ip, SC_RANGE_SLOW_NATIVE) || in_range(ip, SC_RANGE_SLOW_PV)))
-			spin = true;
-		if (in_range(ip, SC_RANGE_DEV_QUEUE_XMIT) || in_range(ip, SC_RANGE_DEV_XMIT_SKB) ||
-		    in_range(ip, SC_RANGE_SCH_DIRECT_XMIT))
-			xmit = true;
-		if (in_range(ip, SC_RANGE_TCF_CLASSIFY))
-			classify = true;
-		if (in_range(ip, SC_RANGE_IDLE))
-			idle = true;
-	}
-	return spin << SC_CLASS_SPIN | (spin && xmit) << SC_CLASS_QDISC_LOCK |
-	       xmit << SC_CLASS_XMIT | classify << SC_CLASS_CLASSIFY | idle << SC_CLASS_IDLE;
+/* Same rules as sc_contention_classify() in dataplane/contention.c; frames in scratch. */
+static __always_inline __u32 classify(__u32 nr)
+{
+	struct classify_ctx c = { .nr = nr };
+	__u32 both = 1u << SC_CLASS_SPIN | 1u << SC_CLASS_XMIT;
+
+	bpf_loop(SC_CONT_STACK_DEPTH, classify_frame, &c, 0);
+	if ((c.mask & both) == both)
+		c.mask |= 1u << SC_CLASS_QDISC_LOCK;
+	return c.mask;
 }
 
 static __always_inline void count_lost(struct bpf_perf_event_data *ctx, struct sc_cont_cpu *st)
@@ -115,7 +143,7 @@ static __always_inline void count_lost(struct bpf_perf_event_data *ctx, struct s
 	len = bpf_get_stack(ctx, ips, SC_CONT_STACK_DEPTH * sizeof(__u64), 0);
 	if (len <= 0)
 		return;
-	mask = classify(ips, len / sizeof(__u64));
+	mask = classify(len / sizeof(__u64));
 	for (int c = 0; c < SC_NR_CLASSES; c++)
 		if (mask & (1u << c))
 			st->lost_class[c]++;

@@ -73,6 +73,7 @@ void ctl_print_json(const struct ctl_common *common, json_object *obj);
 /* The command table, defined in main.c; each command lives in its own file. */
 extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown, cmd_remap;
 extern const struct ctl_cmd cmd_top, cmd_softnet, cmd_bpfstat, cmd_check;
+extern const struct ctl_cmd cmd_contention, cmd_mq;
 extern const struct ctl_cmd *const ctl_commands[];
 
 #endif
