@@ -63,6 +63,8 @@ struct sc_meta {
 	__u32 group;		/* link group carried by every shard device */
 	__u32 flags;
 	char nic_name[16];
+	char shard_qdisc[128];	/* canonical --shard-qdisc spec, "" for none */
+	char shard_prog[128];	/* --shard-prog FILE[:SECTION], "" for none */
 };
 
 #endif

@@ -4,15 +4,19 @@
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
 #include "dataplane/error.h"
+#include "dataplane/qspec.h"
 #include "dataplane/shard.h"
 
-enum { OPT_TXQ = 256, OPT_SHARDS, OPT_ATTACH, OPT_LOOKUP, OPT_FORCE, OPT_DRY_RUN };
+enum { OPT_TXQ = 256, OPT_SHARDS, OPT_ATTACH, OPT_LOOKUP, OPT_FORCE, OPT_DRY_RUN, OPT_QDISC,
+       OPT_PROG };
 
 static const struct ctl_opt setup_opts[] = {
 	{ "tx-queues", OPT_TXQ, "N", "tx (and rx) queues per veth end (default: DEV's active tx queues)" },
 	{ "shards", OPT_SHARDS, "K", "K shards for R rx queues, rx queue i -> shard i % K (default: R)" },
 	{ "attach", OPT_ATTACH, "MODE", "auto (default), tcx or tc (clsact + cls_bpf)" },
 	{ "lookup", OPT_LOOKUP, "METHOD", "map (default), global, const: where the rx queue table lives" },
+	{ "shard-qdisc", OPT_QDISC, "SPEC", "root qdisc on every shard veth, in tc's words (see below)" },
+	{ "shard-prog", OPT_PROG, "FILE.o[:SEC]", "tc-bpf program for every shard's egress" },
 	{ "force", OPT_FORCE, NULL, "take over DEV even if it has addresses or the default route" },
 	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be created; change nothing" },
 	{ 0 },
@@ -41,6 +45,18 @@ static int on_opt(int key, const char *arg, void *priv)
 	case OPT_LOOKUP:
 		if (sc_lookup_parse(arg, &o->lookup))
 			return ctl_err(EXIT_USAGE, "setup", "%s", sc_last_error());
+		return 0;
+	case OPT_QDISC: {
+		struct sc_qspec q;
+
+		/* Parsed here too so a bad spec is a usage error (exit 2). */
+		if (sc_qspec_parse(arg, &q))
+			return ctl_err(EXIT_USAGE, "setup", "%s", sc_last_error());
+		o->shard_qdisc = arg;
+		return 0;
+	}
+	case OPT_PROG:
+		o->shard_prog = arg;
 		return 0;
 	case OPT_FORCE:
 		o->force = true;
@@ -94,7 +110,16 @@ const struct ctl_cmd cmd_setup = {
 	.description = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.\n"
 		   "All of DEV's received traffic is redirected: DEV must carry no addresses or\n"
 		   "default route (or use --force). Re-running is safe: a complete setup is left\n"
-		   "unchanged, a half-done one is completed.",
+		   "unchanged, a half-done one is completed.\n\n"
+		   "--shard-qdisc SPEC, in tc's words:\n"
+		   "  htb rate RATE [ceil RATE] [burst SIZE] [cburst SIZE]   (one default class 1:1)\n"
+		   "  tbf rate RATE burst SIZE (latency TIME | limit SIZE)\n"
+		   "  pfifo [limit PACKETS]      bfifo [limit SIZE]\n"
+		   "  RATE: bit kbit mbit gbit tbit (x1000), kibit mibit gibit, bps kbps mbps gbps\n"
+		   "  SIZE: bytes, b k kb m mb g gb (x1024)    TIME: us (default) ms s\n"
+		   "--shard-prog FILE.o[:SECTION]: the program (first one, or the one in SECTION or\n"
+		   "  named SECTION) is loaded before any change and attached to every shard's\n"
+		   "  egress before the ingress redirect is enabled.",
 	.opts = setup_opts,
 	.run = run_setup,
 };

@@ -20,13 +20,24 @@ static json_object *dev_json(const char *name, int ifindex)
 
 static json_object *shard_json(const struct sc_shard *sh)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_object_new_object(), *q;
 
 	json_object_object_add(o, "index", json_object_new_int((int)sh->index));
 	json_object_object_add(o, "egress", dev_json(sh->name, sh->ifindex));
 	json_object_object_add(o, "return", dev_json(sh->peer, sh->peer_ifindex));
 	json_object_object_add(o, "tx_queues", json_object_new_int((int)sh->tx_queues));
 	json_object_object_add(o, "mtu", json_object_new_int((int)sh->mtu));
+	json_object_object_add(o, "egress_prog",
+			       sh->egress_prog[0] ? json_object_new_string(sh->egress_prog) : NULL);
+	q = json_object_new_object();
+	json_object_object_add(q, "kind", json_object_new_string(sh->qdisc[0] ? sh->qdisc : "noqueue"));
+	json_object_object_add(q, "packets", u64(sh->q_packets));
+	json_object_object_add(q, "drops", u64(sh->q_drops));
+	json_object_object_add(q, "overlimits", u64(sh->q_overlimits));
+	json_object_object_add(q, "requeues", u64(sh->q_requeues));
+	json_object_object_add(q, "backlog", u64(sh->q_backlog));
+	json_object_object_add(q, "qlen", u64(sh->q_qlen));
+	json_object_object_add(o, "qdisc", q);
 	json_object_object_add(o, "up", json_object_new_boolean(sh->up));
 	json_object_object_add(o, "return_attached", json_object_new_boolean(sh->return_attached));
 	json_object_object_add(o, "packets", u64(sh->packets));
@@ -57,6 +68,10 @@ json_object *shard_state_json(const struct sc_state *st)
 	json_object_object_add(o, "lookup", json_object_new_string(sc_lookup_name(st->lookup)));
 	json_object_object_add(o, "group", json_object_new_int64(st->group));
 	json_object_object_add(o, "pin_dir", json_object_new_string(st->pin_dir));
+	json_object_object_add(o, "shard_qdisc",
+			       st->shard_qdisc[0] ? json_object_new_string(st->shard_qdisc) : NULL);
+	json_object_object_add(o, "shard_prog",
+			       st->shard_prog[0] ? json_object_new_string(st->shard_prog) : NULL);
 	json_object_object_add(o, "ingress_attached", json_object_new_boolean(st->ingress_attached));
 	json_object_object_add(o, "ingress_prog_id", json_object_new_int64(st->ingress_prog_id));
 	json_object_object_add(o, "ingress_run_ns", u64(st->ingress_run_ns));
@@ -114,6 +129,21 @@ void shard_state_print(FILE *f, const struct sc_state *st)
 			sh->peer_ifindex ? sh->peer : "(missing)", rxqs[0] ? rxqs : "-",
 			sh->packets, sh->bytes, sh->veth_tx_packets,
 			sh->return_attached ? "" : "  (no return program)");
+	}
+	if (st->shard_qdisc[0] || st->shard_prog[0]) {
+		fprintf(f, "  shard egress: %s%s%s\n", st->shard_qdisc[0] ? st->shard_qdisc : "",
+			st->shard_qdisc[0] && st->shard_prog[0] ? ", program " : "",
+			st->shard_prog[0] ? st->shard_prog : "");
+		fprintf(f, "  %-5s %-8s %12s %10s %10s %10s %10s\n", "shard", "qdisc", "packets",
+			"drops", "overlimits", "requeues", "backlog");
+		for (unsigned int i = 0; i < st->nr_shards; i++) {
+			const struct sc_shard *sh = &st->shards[i];
+
+			fprintf(f, "  %-5u %-8s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+				   " %10" PRIu64 "\n",
+				i, sh->qdisc[0] ? sh->qdisc : "noqueue", sh->q_packets, sh->q_drops,
+				sh->q_overlimits, sh->q_requeues, sh->q_backlog);
+		}
 	}
 	fprintf(f, "  not sharded: %" PRIu64 " without a recorded rx queue, %" PRIu64
 		   " with no shard (passed to the stack)\n",

@@ -19,6 +19,7 @@
 #include "dataplane/error.h"
 #include "dataplane/nl.h"
 #include "dataplane/shard.h"
+#include "dataplane/qdisc.h"
 #include "dataplane/shard_int.h"
 
 #ifndef BPF_FS_MAGIC
@@ -287,6 +288,38 @@ bool is_return_prog(const struct sc_hook_prog *p)
 	return p->prog_id && !strcmp(p->name, "sc_return");
 }
 
+/* The shard's egress side: its root qdisc with counters, and any program at its egress hook. */
+static void read_shard_egress(struct sc_shard *sh)
+{
+	struct sc_qdisc_info *q = NULL;
+	struct sc_hook_prog progs[8];
+	int n = 0;
+
+	if (!sh->ifindex)
+		return;
+	if (!sc_qdisc_list(sh->ifindex, &q, &n)) {
+		for (int i = 0; i < n; i++) {
+			if (!q[i].root)
+				continue;
+			snprintf(sh->qdisc, sizeof(sh->qdisc), "%s", q[i].kind);
+			sh->q_packets = q[i].packets;
+			sh->q_drops = q[i].drops;
+			sh->q_overlimits = q[i].overlimits;
+			sh->q_requeues = q[i].requeues;
+			sh->q_backlog = q[i].backlog;
+			sh->q_qlen = q[i].qlen;
+		}
+		free(q);
+	}
+	n = sc_hook_list(sh->ifindex, true, progs, 8);
+	for (int i = 0; i < n; i++)
+		if (progs[i].prog_id) {
+			snprintf(sh->egress_prog, sizeof(sh->egress_prog), "%s", progs[i].name);
+			break;
+		}
+	sc_clear_error();
+}
+
 static void compute_spread(struct sc_state *st)
 {
 	double sum = 0, sq = 0, max = 0, mean;
@@ -454,6 +487,8 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 		st->lookup = meta.lookup;
 		st->group = meta.group;
 		snprintf(st->dev, sizeof(st->dev), "%.15s", meta.nic_name);
+		snprintf(st->shard_qdisc, sizeof(st->shard_qdisc), "%.127s", meta.shard_qdisc);
+		snprintf(st->shard_prog, sizeof(st->shard_prog), "%.127s", meta.shard_prog);
 	}
 	if (!sc_nl_link_by_index(nl, nic, &dev)) {
 		snprintf(st->dev, sizeof(st->dev), "%s", dev.name);
@@ -488,6 +523,8 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 		if (st->shards[s].peer_ifindex)
 			st->shards[s].return_attached =
 				hook_find_ours(st->shards[s].peer_ifindex, is_return_prog) != 0;
+	for (unsigned int s = 0; s < st->nr_shards; s++)
+		read_shard_egress(&st->shards[s]);
 	fill_rxqs(st, st->pin_dir);
 	compute_spread(st);
 	check_consistency(st, have_meta);

@@ -37,6 +37,8 @@ struct sc_setup_opts {
 	unsigned int nr_shards;		/* 0 = one per rx queue; else rx queue i -> shard i % K */
 	int attach;			/* SC_ATTACH_AUTO, SC_ATTACH_TCX, SC_ATTACH_TC */
 	enum sc_lookup lookup;
+	const char *shard_qdisc;	/* root qdisc spec for every shard veth (qspec.h), or NULL */
+	const char *shard_prog;		/* FILE.o[:SECTION] run at every shard's egress, or NULL */
 	bool force;			/* take over a device with addresses / the default route */
 	bool dry_run;
 };
@@ -50,6 +52,9 @@ struct sc_shard {
 	bool return_attached;
 	unsigned int tx_queues;
 	uint32_t mtu, peer_mtu;
+	char qdisc[16];			/* root qdisc kind of the egress end ("" = noqueue) */
+	uint64_t q_packets, q_drops, q_overlimits, q_requeues, q_backlog, q_qlen;
+	char egress_prog[16];		/* program at the egress end's egress hook, "" for none */
 	/*
 	 * Redirected to this shard: the ingress program counts per rx queue,
 	 * so this is the sum over the rx queues mapped to the shard NOW (after
@@ -80,6 +85,8 @@ struct sc_state {
 	int attach;			/* enum sc_attach */
 	enum sc_lookup lookup;
 	uint32_t group;
+	char shard_qdisc[128];		/* as requested at setup */
+	char shard_prog[128];
 	bool ingress_attached;		/* a sc_in_* program is at the NIC's ingress */
 	uint32_t ingress_prog_id;
 	uint64_t ingress_run_ns;	/* kernel.bpf_stats_enabled totals (0 while disabled) */

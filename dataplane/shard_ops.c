@@ -17,6 +17,7 @@
 
 #include "dataplane/error.h"
 #include "dataplane/fault.h"
+#include "dataplane/qspec.h"
 #include "dataplane/shard_int.h"
 #include "shard.skel.h"
 
@@ -30,6 +31,10 @@ struct setup {
 	int attach;
 	struct shard_bpf *skel;
 	struct sc_shard *shards;
+	struct sc_qspec qspec;
+	char qspec_text[128];
+	struct bpf_object *user_obj;	/* --shard-prog, loaded and verified before any change */
+	struct bpf_program *user_prog;
 	/* what this run created, for rollback */
 	bool made_dir, ingress_attached, clsact_created;
 	bool *made_pair, *made_return;
@@ -166,6 +171,66 @@ static int check_names(struct setup *s, uint32_t group)
 		}
 	}
 	return 0;
+}
+
+/* --shard-prog FILE.o[:SECTION]: open, pick the program, load it (the verifier runs now). */
+static int load_user_prog(struct setup *s)
+{
+	char file[PATH_MAX], *section;
+	struct bpf_program *p, *pick = NULL;
+	int err;
+
+	snprintf(file, sizeof(file), "%s", s->o->shard_prog);
+	section = strrchr(file, ':');
+	if (section)
+		*section++ = '\0';
+	if (access(file, R_OK))
+		return sc_errf(errno, "--shard-prog %s: %s", file, strerror(errno));
+	s->user_obj = bpf_object__open_file(file, NULL);
+	if (!s->user_obj) {
+		err = -errno;
+		return sc_errf(err, "--shard-prog %s: not a BPF object file: %s", file, strerror(-err));
+	}
+	bpf_object__for_each_program(p, s->user_obj) {
+		if (!pick && (!section || !strcmp(bpf_program__section_name(p), section) ||
+			      !strcmp(bpf_program__name(p), section)))
+			pick = p;
+		else
+			bpf_program__set_autoload(p, false);
+	}
+	if (!pick)
+		return sc_errf(ENOENT, "--shard-prog %s: no program in section '%s'", file,
+			       section ? section : "(any)");
+	/* A plain SEC("...") name may not tell libbpf the type: shards run tc programs. */
+	bpf_program__set_type(pick, BPF_PROG_TYPE_SCHED_CLS);
+	err = bpf_object__load(s->user_obj);
+	if (err)
+		return sc_errf(err, "--shard-prog %s: load failed (see libbpf's messages above): %s",
+			       file, strerror(-err));
+	s->user_prog = pick;
+	return 0;
+}
+
+static int attach_shard_egress(struct setup *s, unsigned int i)
+{
+	struct sc_shard *sh = &s->shards[i];
+	char path[PATH_MAX], name[32];
+	int err;
+
+	if (s->qspec.kind && (err = sc_qspec_apply(sh->ifindex, &s->qspec)))
+		return sc_err_wrap(err, "%s", sh->name);
+	if (!s->user_prog)
+		return 0;
+	snprintf(name, sizeof(name), "egress_%u", i);
+	pin_path(path, sizeof(path), s->dir, name);
+	sc_tcx_detach_pinned(path);
+	if (s->attach == SC_ATTACH_TC) {
+		sc_tc_detach(sh->ifindex, true, SC_TC_HANDLE, SC_TC_PRIORITY);
+		err = sc_tc_attach(bpf_program__fd(s->user_prog), sh->ifindex, true, true, NULL);
+	} else {
+		err = sc_tcx_attach(bpf_program__fd(s->user_prog), sh->ifindex, true, path);
+	}
+	return err ? sc_err_wrap(err, "%s: --shard-prog", sh->name) : 0;
 }
 
 /* ---- the changes ---- */
@@ -319,6 +384,8 @@ static int store_meta(struct setup *s, uint32_t group, uint32_t flags)
 	};
 
 	snprintf(m.nic_name, sizeof(m.nic_name), "%s", s->nic.name);
+	snprintf(m.shard_qdisc, sizeof(m.shard_qdisc), "%s", s->qspec_text);
+	snprintf(m.shard_prog, sizeof(m.shard_prog), "%s", s->o->shard_prog ? s->o->shard_prog : "");
 	return write_pinned_meta(s->dir, &m);
 }
 
@@ -487,6 +554,11 @@ static int same_request(struct setup *s, const struct sc_meta *m)
 		what = "lookup method";
 	else if (s->attach != SC_ATTACH_AUTO && m->attach != (__u32)s->attach)
 		what = "attach mode";
+	else if (strncmp(m->shard_qdisc, s->qspec_text, sizeof(m->shard_qdisc)))
+		what = "shard qdisc";
+	else if (strncmp(m->shard_prog, s->o->shard_prog ? s->o->shard_prog : "",
+			 sizeof(m->shard_prog)))
+		what = "shard program";
 	if (what)
 		return sc_errf(EEXIST, "%s: already set up with another %s; run 'shardctl "
 				       "teardown %s' first", s->o->dev, what, s->o->dev);
@@ -514,8 +586,14 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	if ((err = store_meta(s, group, old ? old->flags & SC_META_CLSACT_OURS : 0)))
 		return err;
 	if ((err = fill_table(s)) || (err = sc_fault("setup:table")) ||
-	    (err = attach_returns(s)) || (err = sc_fault("setup:returns")) ||
-	    (err = attach_ingress(s)) || (err = sc_fault("setup:ingress")))
+	    (err = attach_returns(s)) || (err = sc_fault("setup:returns")))
+		return err;
+	/* The shard's egress processing is in place before any frame is redirected to it. */
+	for (unsigned int i = 0; i < s->nr_shards; i++)
+		if ((err = attach_shard_egress(s, i)))
+			return err;
+	if ((err = sc_fault("setup:egress")) || (err = attach_ingress(s)) ||
+	    (err = sc_fault("setup:ingress")))
 		return err;
 	return store_meta(s, group,
 			  SC_META_COMPLETE | (s->clsact_created ? SC_META_CLSACT_OURS : 0) |
@@ -535,8 +613,19 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 		return sc_errf(EINVAL, "setup: no device given");
 	if (o->tx_queues > SC_MAX_TX_QUEUES)
 		return sc_errf(EINVAL, "%u tx queues: at most %d", o->tx_queues, SC_MAX_TX_QUEUES);
+	/* Bad specs and programs are refused before anything is looked at or created. */
+	if (o->shard_qdisc) {
+		if ((err = sc_qspec_parse(o->shard_qdisc, &s.qspec)))
+			return err;
+		sc_qspec_format(&s.qspec, s.qspec_text, sizeof(s.qspec_text));
+	}
+	if (o->shard_prog && strlen(o->shard_prog) >= sizeof(((struct sc_meta *)0)->shard_prog))
+		return sc_errf(ENAMETOOLONG, "--shard-prog: path longer than %zu characters",
+			       sizeof(((struct sc_meta *)0)->shard_prog) - 1);
+	if (o->shard_prog && (err = load_user_prog(&s)))
+		goto out;
 	if ((err = sc_netns_cookie(&s.cookie)) || (err = sc_nl_open(&s.nl)))
-		return err;
+		goto out;
 	if ((err = check_nic(&s)))
 		goto out;
 	group = SC_GROUP_BASE | ((uint32_t)s.nic.ifindex & 0xffffff);
@@ -609,6 +698,7 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 out:
 	if (s.skel)
 		shard_bpf__destroy(s.skel);
+	bpf_object__close(s.user_obj);
 	unlock_nic(lock);
 	free(s.shards);
 	free(s.made_pair);
