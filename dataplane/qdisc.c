@@ -100,9 +100,12 @@ static int nl_open(struct nl_sock **out, int protocol)
 /* Receive until ACK/error/DONE; returns the kernel's -errno (message in r->msg). */
 static int nl_wait(struct nl_sock *sk, struct nl_reply *r)
 {
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	/* nl_socket_get_cb() takes a reference: drop it, or the socket's cb set leaks. */
+	struct nl_cb *sock_cb = nl_socket_get_cb(sk);
+	struct nl_cb *cb = nl_cb_clone(sock_cb);
 	int err;
 
+	nl_cb_put(sock_cb);
 	if (!cb)
 		return -ENOMEM;
 	r->error = 1;
@@ -728,29 +731,60 @@ static bool replayable_attr(int type)
 }
 
 /*
- * Classifiers report offload state in their flags attribute
- * (TCA_CLS_FLAGS_NOT_IN_HW, IN_HW), but accept only SKIP_HW/SKIP_SW from
- * user space (tc_flags_valid(), include/net/pkt_cls.h): mask the rest.
+ * Where a dump does not read back as a request, per (message, kind, option):
+ * - classifiers report offload state in their flags (TCA_CLS_FLAGS_NOT_IN_HW,
+ *   IN_HW) but accept only SKIP_HW/SKIP_SW from user space (tc_flags_valid(),
+ *   include/net/pkt_cls.h): mask the rest;
+ * - htb dumps its global options with version HTB_VER (0x30011) but
+ *   htb_init() wants HTB_VER >> 16 (net/sched/sch_htb.c).
  */
-static int filter_flags_attr(const char *kind)
-{
-	static const struct {
-		const char *kind;
-		int attr;
-	} flags[] = {
-		{ "u32", TCA_U32_FLAGS },
-		{ "flower", TCA_FLOWER_FLAGS },
-		{ "matchall", TCA_MATCHALL_FLAGS },
-		{ "bpf", TCA_BPF_FLAGS_GEN },
-	};
+enum fixup { FIX_CLS_FLAGS = 1, FIX_HTB_VERSION };
 
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(kind, flags[i].kind))
-			return flags[i].attr;
+static const struct {
+	int msg_type;
+	const char *kind;	/* its TCA_OPTIONS are nested attributes */
+	int attr;
+	enum fixup fix;
+} fixes[] = {
+	{ RTM_NEWTFILTER, "u32", TCA_U32_FLAGS, FIX_CLS_FLAGS },
+	{ RTM_NEWTFILTER, "flower", TCA_FLOWER_FLAGS, FIX_CLS_FLAGS },
+	{ RTM_NEWTFILTER, "matchall", TCA_MATCHALL_FLAGS, FIX_CLS_FLAGS },
+	{ RTM_NEWTFILTER, "bpf", TCA_BPF_FLAGS_GEN, FIX_CLS_FLAGS },
+	{ RTM_NEWQDISC, "htb", TCA_HTB_INIT, FIX_HTB_VERSION },
+};
+
+#define NR_FIXES (sizeof(fixes) / sizeof(fixes[0]))
+
+/* attr < 0: whether @kind has any fixup (then its options are nested). */
+static enum fixup option_fixup(int msg_type, const char *kind, int attr)
+{
+	for (size_t i = 0; i < NR_FIXES; i++)
+		if (fixes[i].msg_type == msg_type && (attr < 0 || fixes[i].attr == attr) &&
+		    !strcmp(kind, fixes[i].kind))
+			return fixes[i].fix;
 	return 0;
 }
 
-static int put_filter_options(struct nl_msg *msg, const struct nlattr *opts, int flags_attr)
+static int put_fixed(struct nl_msg *msg, const struct nlattr *a, enum fixup fix)
+{
+	if (fix == FIX_CLS_FLAGS && nla_len(a) >= 4) {
+		uint32_t v = nla_get_u32((struct nlattr *)a) &
+			     (TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_SKIP_SW);
+
+		return v ? nla_put_u32(msg, nla_type(a), v) : 0;
+	}
+	if (fix == FIX_HTB_VERSION && (size_t)nla_len(a) >= sizeof(struct tc_htb_glob)) {
+		struct tc_htb_glob g;
+
+		memcpy(&g, nla_data(a), sizeof(g));
+		g.version = TC_HTB_PROTOVER;
+		return nla_put(msg, nla_type(a), sizeof(g), &g);
+	}
+	return nla_put(msg, a->nla_type, nla_len(a), nla_data(a));
+}
+
+static int put_options(struct nl_msg *msg, const struct nlattr *opts, int msg_type,
+		       const char *kind)
 {
 	struct nlattr *nest = nla_nest_start(msg, opts->nla_type), *a;
 	int rem;
@@ -758,14 +792,8 @@ static int put_filter_options(struct nl_msg *msg, const struct nlattr *opts, int
 	if (!nest)
 		return -ENOMEM;
 	nla_for_each_nested(a, (struct nlattr *)opts, rem) {
-		if (nla_type(a) == flags_attr && nla_len(a) >= 4) {
-			uint32_t v = nla_get_u32(a) & (TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_SKIP_SW);
-
-			if (v && nla_put_u32(msg, flags_attr, v) < 0)
-				return -ENOMEM;
-		} else if (nla_put(msg, a->nla_type, nla_len(a), nla_data(a)) < 0) {
+		if (put_fixed(msg, a, option_fixup(msg_type, kind, nla_type(a))) < 0)
 			return -ENOMEM;
-		}
 	}
 	nla_nest_end(msg, nest);
 	return 0;
@@ -776,22 +804,21 @@ static struct nl_msg *replay_msg(const struct nlmsghdr *saved, int flags, int if
 {
 	struct tcmsg tcm = *(const struct tcmsg *)nlmsg_data(saved);
 	struct nl_msg *msg = nlmsg_alloc_simple(saved->nlmsg_type, flags);
-	int flags_attr = 0, rem;
 	struct nlattr *a;
 	struct tc_obj o;
+	int rem;
 
-	if (!msg)
-		return NULL;
-	if (saved->nlmsg_type == RTM_NEWTFILTER && !tc_parse((struct nlmsghdr *)saved, &o))
-		flags_attr = filter_flags_attr(o.kind);
+	if (!msg || tc_parse((struct nlmsghdr *)saved, &o))
+		goto fail;
 	tcm.tcm_ifindex = ifindex;
 	if (nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0)
 		goto fail;
 	nlmsg_for_each_attr(a, (struct nlmsghdr *)saved, sizeof(tcm), rem) {
 		if (!replayable_attr(a->nla_type))
 			continue;
-		if (flags_attr && nla_type(a) == TCA_OPTIONS) {
-			if (put_filter_options(msg, a, flags_attr))
+		/* Options are a plain struct for some kinds (pfifo): only walk known nests. */
+		if (nla_type(a) == TCA_OPTIONS && option_fixup(saved->nlmsg_type, o.kind, -1)) {
+			if (put_options(msg, a, saved->nlmsg_type, o.kind))
 				goto fail;
 			continue;
 		}
@@ -953,26 +980,35 @@ static bool same_tp(const struct nlmsghdr *a, const struct nlmsghdr *b)
 	return x->tcm_parent == y->tcm_parent && x->tcm_info == y->tcm_info && cx == cy;
 }
 
+enum skip { SEND = 0, SKIP_IMPLICIT, SKIP_LOST };
+
 /*
  * Whether a dumped filter must not be sent back:
- * - bpf: the dump names the program by id; once the filter is gone the
- *   program is freed and nothing can attach it again;
+ * - the classifier's own entry (tcf_chain_dump() lists each tcf_proto once
+ *   with handle 0 and no options): the first filter sent recreates it;
  * - a u32 classifier's root hash table: u32_init() creates it with the
  *   classifier, and it is the oldest table, so it comes last among its
- *   classifier's tables (u32_walk() lists tables newest first).
+ *   classifier's tables (u32_walk() lists tables newest first);
+ * - bpf: the dump names the program by id; once the filter is gone the
+ *   program is freed and nothing can attach it again (lost).
  */
-static bool skip_filter(const struct msgs *f, int i)
+static enum skip skip_filter(const struct msgs *f, int i)
 {
+	const struct tcmsg *tcm = nlmsg_data(f->v[i]);
 	struct tc_obj o;
 
-	if (!tc_parse(f->v[i], &o) && !strcmp(o.kind, "bpf"))
-		return true;
+	if (tc_parse(f->v[i], &o))
+		return SKIP_LOST;
+	if (!tcm->tcm_handle && !o.tb[TCA_OPTIONS])
+		return SKIP_IMPLICIT;
+	if (!strcmp(o.kind, "bpf"))
+		return SKIP_LOST;
 	if (!is_u32_table(f->v[i]))
-		return false;
+		return SEND;
 	for (int j = i + 1; j < f->n; j++)
 		if (same_tp(f->v[i], f->v[j]) && is_u32_table(f->v[j]))
-			return false;
-	return true;
+			return SEND;
+	return SKIP_IMPLICIT;
 }
 
 static int replay_tree(struct nl_sock *sk, const struct tree *t, int ifindex, const char *dev,
@@ -1033,14 +1069,14 @@ static void obj_key(const struct nlmsghdr *nlh, char *buf, size_t len)
 }
 
 static int compare_lists(const struct msgs *want, const struct msgs *got, const char *what,
-			 const char *dev, bool skip_bpf)
+			 const char *dev, bool skip_lost)
 {
 	int i = 0, j = 0;
 
 	for (;;) {
 		char a[128] = "", b[128] = "";
 
-		while (skip_bpf && i < want->n && skip_filter(want, i) && !is_u32_table(want->v[i]))
+		while (skip_lost && i < want->n && skip_filter(want, i) == SKIP_LOST)
 			i++;
 		if (i == want->n && j == got->n)
 			return 0;
@@ -1088,14 +1124,20 @@ static int count_bpf_filters(const struct tree *t)
 
 static int refuse_rates(const char *dev, const struct sc_qdisc_rate *r, int n)
 {
+	const struct sc_qdisc_rate *top = &r[0];
 	char h[32];
 
-	sc_qdisc_handle_str(r[0].handle, h, sizeof(h));
+	/* Name the highest ceiling: for an htb tree that is the class capping the device. */
+	for (int i = 1; i < n; i++)
+		if (r[i].ceil > top->ceil)
+			top = &r[i];
+	sc_qdisc_handle_str(top->handle, h, sizeof(h));
 	return sc_errf(EPERM,
-		       "%s: %s %s limits the whole device to %llu bit/s%s; under mq each tx queue "
-		       "gets its own qdisc and the device-wide limit is lost (use --force to replace anyway)",
-		       dev, r[0].kind, h, (unsigned long long)r[0].ceil * 8,
-		       n > 1 ? " (and more rate limits)" : "");
+		       "%s: %s %s %s limits its traffic to %llu bit/s%s; under mq every tx queue "
+		       "gets its own qdisc and device-wide limits are lost (use --force to replace anyway)",
+		       dev, top->kind, TC_H_MIN(top->handle) ? "class" : "qdisc", h,
+		       (unsigned long long)top->ceil * 8,
+		       n > 1 ? " (and there are more rate limits)" : "");
 }
 
 static int mq_add(struct nl_sock *sk, int ifindex, uint32_t parent, const char *kind,
