@@ -188,10 +188,15 @@ int sample(struct bpf_perf_event_data *ctx)
 
 /*
  * lock:contention_begin/end (kernel/locking/qspinlock.c): only the MCS queue
- * path traces, so a waiter that got the lock through the pending bit (the
- * usual case with two CPUs) is never seen. Spinners cannot migrate, so a
- * per-CPU stack of open waits pairs begin with end; sleeping locks (mutex,
- * rwsem) are skipped because their waiter can wake up on another CPU.
+ * path traces, so with native spinlocks a waiter that got the lock through
+ * the pending bit (the usual case with two CPUs) is never seen; paravirt
+ * spinlocks (__pv_queued_spin_lock_slowpath) skip the pending bit and queue
+ * every waiter, so in a KVM guest two CPUs show. A pv waiter that spun too
+ * long halts its vCPU until kicked (pv_wait()): that wait is timed here
+ * whether or not the halted vCPU takes cpu-clock samples.
+ * Spinners cannot migrate, so a per-CPU stack of open waits pairs begin
+ * with end; sleeping locks (mutex, rwsem, rt) are skipped because their
+ * waiter can wake up on another CPU.
  */
 SEC("tp_btf/contention_begin")
 int BPF_PROG(contention_begin, void *lock, unsigned int flags)
@@ -199,7 +204,7 @@ int BPF_PROG(contention_begin, void *lock, unsigned int flags)
 	struct sc_cont_nest *n;
 	__u32 zero = 0, d;
 
-	if (!enabled || !(flags & SC_LCB_F_SPIN))
+	if (!enabled || (flags & (SC_LCB_F_SPIN | SC_LCB_F_SLEEPING)) != SC_LCB_F_SPIN)
 		return 0;
 	n = bpf_map_lookup_elem(&nest, &zero);
 	if (!n)

@@ -11,8 +11,13 @@
 #include <linux/types.h>
 #endif
 
-/* include/trace/events/lock.h: the waiter spins (vs. sleeping mutex/rwsem waits). */
+/*
+ * include/trace/events/lock.h. A mutex's optimistic spin reports SPIN too
+ * (LCB_F_MUTEX | LCB_F_SPIN) and may then sleep and end on another CPU:
+ * only SPIN without a sleeping-lock bit is a spinlock or rwlock waiter.
+ */
 #define SC_LCB_F_SPIN (1U << 0)
+#define SC_LCB_F_SLEEPING ((1U << 3) | (1U << 4) | (1U << 5))	/* RT, PERCPU, MUTEX */
 
 /* Frames kept per stack: the kernel's PERF_MAX_STACK_DEPTH. */
 #define SC_CONT_STACK_DEPTH 127

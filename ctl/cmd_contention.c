@@ -80,7 +80,8 @@ const struct ctl_cmd cmd_contention = {
 		"counts) and counts those in the queued-spinlock slow path under\n"
 		"__dev_queue_xmit/sch_direct_xmit: the share of CPU time spinning on qdisc\n"
 		"locks. lock:contention_begin/end add wait totals where the kernel has them;\n"
-		"they see queued waiters only (3+ CPUs on one lock). DEV's qdisc counters,\n"
+		"they see queued waiters only (3+ CPUs on one lock with native spinlocks,\n"
+		"2+ with paravirt ones). DEV's qdisc counters,\n"
 		"/proc/net/softnet_stat and DEV's tx counters are deltas over the same window.",
 	.opts = contention_opts,
 	.run = contention_run,

@@ -156,6 +156,10 @@ static int do_swap(const struct ctl_common *c, const struct mq_args *a, const ch
 	struct sc_mq_result m;
 	int rc = EXIT_OK;
 
+	/* Refuse before spending a window on the "before" measurement. */
+	if (sc_qdisc_mq_install(dev, a->child, SC_MQ_CHECK | (a->force ? SC_MQ_FORCE : 0), &m))
+		return ctl_fail("mq");
+	free(m.rates);
 	if (measure(a, dev, "before", &before))
 		return ctl_fail("mq");
 	if (sc_qdisc_mq_install(dev, a->child, a->force ? SC_MQ_FORCE : 0, &m)) {

@@ -183,7 +183,8 @@ static void print_sampler(const struct sc_contention_report *r)
 	}
 	if (r->lock_events)
 		printf("lock:contention_begin/end: %llu spinning waits, %.3f ms in total "
-		       "(queued waiters only: a lock needs 3+ CPUs contending to show here)\n",
+		       "(queued waiters only: 3+ CPUs on one lock with native spinlocks, "
+		       "2+ with paravirt ones)\n",
 		       (unsigned long long)r->lock_waits, r->lock_wait_ns / 1e6);
 	else
 		printf("lock:contention_begin/end: not available on this kernel\n");
@@ -318,7 +319,8 @@ static json_object *lock_events_json(const struct sc_contention_report *r)
 
 	json_object_object_add(o, "available", json_object_new_boolean(r->lock_events));
 	json_object_object_add(o, "note", json_object_new_string(
-		"lock:contention_begin/end see queued waiters only: 3+ CPUs on one lock"));
+		"lock:contention_begin/end see queued waiters only: 3+ CPUs on one lock with "
+		"native spinlocks, 2+ with paravirt (__pv_) ones; spinlocks and rwlocks only"));
 	json_object_object_add(o, "waits", json_object_new_uint64(r->lock_waits));
 	json_object_object_add(o, "wait_ns", json_object_new_uint64(r->lock_wait_ns));
 	json_object_object_add(o, "unmatched", json_object_new_uint64(r->lock_unmatched));

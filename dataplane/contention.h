@@ -9,9 +9,11 @@
  *   sch_direct_xmit. Share = those samples / all samples, which is CPU time
  *   because cpu-clock ticks at a fixed rate on busy and idle CPUs alike.
  * - lock:contention_begin/end, where the kernel has them, add wait-time
- *   totals per lock address. They fire only for waiters that queue (three or
- *   more CPUs on one lock): a second CPU spinning on the pending bit is not
- *   traced, so on two CPUs they read about zero while the sampler does not.
+ *   totals per lock address (spinlocks and rwlocks; sleeping locks are left
+ *   out). They fire only for waiters that queue: with native spinlocks three
+ *   or more CPUs on one lock, since a second CPU spinning on the pending bit
+ *   is not traced; paravirt spinlocks (KVM guests, the __pv_ slow path)
+ *   queue every waiter, so there two CPUs show too.
  * - The device's qdisc counters, /proc/net/softnet_stat and its tx link
  *   counters, as deltas over the same window.
  */

@@ -448,7 +448,7 @@ void sc_qdisc_handle_str(uint32_t handle, char *buf, size_t len)
 	if (handle == TC_H_ROOT)
 		snprintf(buf, len, "root");
 	else if (handle == TC_H_UNSPEC)
-		snprintf(buf, len, "none");
+		snprintf(buf, len, "0:");
 	else if (TC_H_MIN(handle))
 		snprintf(buf, len, "%x:%x", TC_H_MAJ(handle) >> 16, TC_H_MIN(handle));
 	else
@@ -1064,8 +1064,13 @@ static void obj_key(const struct nlmsghdr *nlh, char *buf, size_t len)
 	}
 	if (o.tb[TCA_CHAIN])
 		chain = nla_get_u32(o.tb[TCA_CHAIN]);
-	snprintf(buf, len, "%s %x %x %x %x %u", o.kind, tcm->tcm_handle, tcm->tcm_parent,
-		 tcm->tcm_info, chain, o.tb[TCA_OPTIONS] ? nla_len(o.tb[TCA_OPTIONS]) : 0);
+	/*
+	 * Not the options: they carry kernel state besides configuration (htb's
+	 * direct_pkts, u32 hit counters, an action's used_hw_stats), which a
+	 * faithful replay does not reproduce.
+	 */
+	snprintf(buf, len, "%s %x %x %x %x", o.kind, tcm->tcm_handle, tcm->tcm_parent,
+		 tcm->tcm_info, chain);
 }
 
 static int compare_lists(const struct msgs *want, const struct msgs *got, const char *what,
@@ -1283,6 +1288,8 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 	res->saved_qdiscs = t.qdiscs.n;
 	res->saved_classes = t.classes.n;
 	res->saved_filters = t.filters.n;
+	if (flags & SC_MQ_CHECK)
+		goto out;
 	/* State first: whatever happens next, --revert can put the tree back. */
 	err = state_write(res->state_path, dev, ifindex, &t, 0);
 	if (err)

@@ -52,7 +52,7 @@ int sc_qdisc_list(int ifindex, struct sc_qdisc_info **out, int *n);
  */
 int sc_qdisc_delta(const struct sc_qdisc_info *before, int nb, const struct sc_qdisc_info *after,
 		   int na, struct sc_qdisc_info **out, int *n);
-/* "1:", "1:a", "root", "none" for TC handles, as tc prints them. */
+/* "1:", "1:a", "root", "0:" for TC handles, as tc prints them. */
 void sc_qdisc_handle_str(uint32_t handle, char *buf, size_t len);
 
 /* A device-wide rate limit mq would lose. */
@@ -74,6 +74,7 @@ int sc_qdisc_ifindex(const char *dev);
 
 enum {
 	SC_MQ_FORCE = 1 << 0,	/* replace even if rate limits or BPF filters are lost */
+	SC_MQ_CHECK = 1 << 1,	/* install: every refusal check, then stop (changes nothing) */
 };
 
 struct sc_mq_result {
