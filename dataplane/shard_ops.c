@@ -225,7 +225,6 @@ static int attach_shard_egress(struct setup *s, unsigned int i)
 	pin_path(path, sizeof(path), s->dir, name);
 	sc_tcx_detach_pinned(path);
 	if (s->attach == SC_ATTACH_TC) {
-		sc_tc_detach(sh->ifindex, true, SC_TC_HANDLE, SC_TC_PRIORITY);
 		err = sc_tc_attach(bpf_program__fd(s->user_prog), sh->ifindex, true, true, NULL);
 	} else {
 		err = sc_tcx_attach(bpf_program__fd(s->user_prog), sh->ifindex, true, path);
@@ -740,7 +739,7 @@ static int detach_ingress(struct sc_nl *nl, const struct sc_state *st, uint32_t 
 static int delete_shard_links(struct sc_nl *nl, const struct sc_state *st)
 {
 	struct sc_link *links = NULL;
-	bool group_is_ours = true;
+	bool group_is_ours = true, group_used = false;
 	int nlinks = 0, err;
 
 	if ((err = sc_nl_links(nl, &links, &nlinks)))
@@ -750,12 +749,16 @@ static int delete_shard_links(struct sc_nl *nl, const struct sc_state *st)
 		bool ret;
 		int nic;
 
+		group_used |= links[i].group == st->group;
 		if (links[i].group == st->group &&
 		    !(parse_alias(links[i].alias, &nic, &shard, &ret) &&
 		      nic == (st->ifindex > 0 ? st->ifindex : -st->ifindex)))
 			group_is_ours = false;
 	}
 	free(links);
+	/* The kernel answers ENODEV for an empty group (rtnl_group_dellink()): nothing left to delete. */
+	if (!group_used)
+		return 0;
 	/* One request for all (platform.md: 9x faster than one by one), if the group is ours alone. */
 	if (group_is_ours)
 		return sc_nl_group_delete(nl, st->group);
