@@ -750,9 +750,11 @@ static int delete_shard_links(struct sc_nl *nl, const struct sc_state *st)
 		int nic;
 
 		group_used |= links[i].group == st->group;
+		/* An unaliased veth in our group: a setup killed before it set the alias (device_is_ours()). */
 		if (links[i].group == st->group &&
 		    !(parse_alias(links[i].alias, &nic, &shard, &ret) &&
-		      nic == (st->ifindex > 0 ? st->ifindex : -st->ifindex)))
+		      nic == (st->ifindex > 0 ? st->ifindex : -st->ifindex)) &&
+		    (links[i].alias[0] || strcmp(links[i].kind, "veth")))
 			group_is_ours = false;
 	}
 	free(links);
