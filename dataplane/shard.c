@@ -462,6 +462,20 @@ static void check_consistency(struct sc_state *st, bool have_meta)
 }
 
 /*
+ * A setup killed before it marked anything (alias, meta) leaves its pin dir
+ * and veths carrying only our group, set by the create request.
+ */
+static bool unmarked_leftovers(const struct sc_link *links, int nlinks, int nic, const char *dir)
+{
+	uint32_t group = SC_GROUP_BASE | ((uint32_t)nic & 0xffffff);
+
+	for (int i = 0; i < nlinks; i++)
+		if (links[i].group == group && !links[i].alias[0] && !strcmp(links[i].kind, "veth"))
+			return true;
+	return !access(dir, F_OK);
+}
+
+/*
  * Everything about the setup for NIC @nic (ifindex) in this namespace, read
  * from bpffs, links and attachments. Returns 1 when anything of a setup
  * exists, 0 when none, <0 on error.
@@ -504,7 +518,7 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	found = collect_shards(links, nlinks, nic, st);
 	if (found < 0)
 		return sc_errf(ENOMEM, "out of memory");
-	if (!found && !have_meta)
+	if (!found && !have_meta && !unmarked_leftovers(links, nlinks, nic, st->pin_dir))
 		return 0;
 	if (!st->group)
 		st->group = SC_GROUP_BASE | ((uint32_t)nic & 0xffffff);
