@@ -105,3 +105,41 @@ demo: deps
 
 clean:
 	rm -rf build build-san
+
+# --- Operator files: install, man page, Debian package ------------------------
+# `make install PREFIX=/usr/local DESTDIR=...` installs the binary (the BPF
+# objects are inside it, through the skeletons), the man page and the bash
+# completion; `make uninstall` removes exactly those three files.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL     ?= install
+
+.PHONY: man deb
+install: $(O)/shardctl
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(O)/shardctl $(DESTDIR)$(SBINDIR)/shardctl
+	$(INSTALL) -m 0644 man/shardctl.8 $(DESTDIR)$(MANDIR)/man8/shardctl.8
+	$(INSTALL) -m 0644 completion/shardctl.bash $(DESTDIR)$(BASHCOMPDIR)/shardctl
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/shardctl $(DESTDIR)$(MANDIR)/man8/shardctl.8 \
+	      $(DESTDIR)$(BASHCOMPDIR)/shardctl
+
+# Rewrite the man page's generated blocks (synopsis, options, notes) from --help.
+man: $(O)/shardctl
+	man/update $(O)/shardctl
+
+# Binary package from a copy of the tree (tracked and untracked-but-not-ignored
+# files), so no build output lands in the checkout: $(DEB_DIR)/shardctl_*.deb.
+# The copy builds with its own defaults (O=build, no sanitizers).
+DEB_DIR ?= $(O)/deb
+deb:
+	rm -rf $(DEB_DIR)/src $(DEB_DIR)/shardctl_* $(DEB_DIR)/shardctl-dbgsym_* && mkdir -p $(DEB_DIR)/src
+	git ls-files -z -co --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done; true' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u O -u SAN \
+		dpkg-buildpackage -us -uc -b -Jauto
+	@ls $(DEB_DIR)/*.deb
