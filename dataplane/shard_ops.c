@@ -17,6 +17,7 @@
 
 #include "dataplane/error.h"
 #include "dataplane/fault.h"
+#include "dataplane/qdisc.h"
 #include "dataplane/qspec.h"
 #include "dataplane/shard_int.h"
 #include "shard.skel.h"
@@ -435,6 +436,23 @@ static int attach_returns(struct setup *s)
 	return 0;
 }
 
+/* Whether @ifindex has a clsact qdisc; true when unknown, so we never claim a foreign one. */
+static bool has_clsact(int ifindex)
+{
+	struct sc_qdisc_info *q = NULL;
+	bool found = false;
+	int n = 0;
+
+	if (sc_qdisc_list(ifindex, &q, &n)) {
+		sc_clear_error();
+		return true;
+	}
+	for (int i = 0; i < n; i++)
+		found |= !strcmp(q[i].kind, "clsact");
+	free(q);
+	return found;
+}
+
 static int attach_ingress(struct setup *s)
 {
 	int fd = bpf_program__fd(ingress_prog(s->skel, s->o->lookup));
@@ -591,6 +609,14 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	for (unsigned int i = 0; i < s->nr_shards; i++)
 		if ((err = attach_shard_egress(s, i)))
 			return err;
+	/*
+	 * Record that the NIC's clsact is ours before creating it: once it
+	 * exists, a re-run cannot tell it from a foreign one, so a kill between
+	 * the two would leave a clsact no teardown removes.
+	 */
+	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nic.ifindex) &&
+	    (err = store_meta(s, group, SC_META_CLSACT_OURS)))
+		return err;
 	if ((err = sc_fault("setup:egress")) || (err = attach_ingress(s)) ||
 	    (err = sc_fault("setup:ingress")))
 		return err;
