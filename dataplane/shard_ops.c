@@ -212,13 +212,39 @@ static int load_user_prog(struct setup *s)
 	return 0;
 }
 
+/*
+ * A re-run finds the shard root already of the requested kind at 1: (the
+ * spec is the recorded one, same_request()). Leave it: htb has no change
+ * operation (qdisc_change() answers EINVAL without ops->change, sch_htb.c).
+ */
+static bool root_done(int ifindex, const char *spec)
+{
+	struct sc_qdisc_info *q = NULL;
+	bool done = false;
+	int n = 0;
+
+	if (sc_qdisc_list(ifindex, &q, &n)) {
+		sc_clear_error();
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(q[i].kind);
+
+		done |= q[i].root && q[i].handle == 0x10000u && !strncmp(spec, q[i].kind, len) &&
+			(spec[len] == ' ' || !spec[len]);
+	}
+	free(q);
+	return done;
+}
+
 static int attach_shard_egress(struct setup *s, unsigned int i)
 {
 	struct sc_shard *sh = &s->shards[i];
 	char path[PATH_MAX], name[32];
 	int err;
 
-	if (s->qspec.kind && (err = sc_qspec_apply(sh->ifindex, &s->qspec)))
+	if (s->qspec.kind && !root_done(sh->ifindex, s->qspec_text) &&
+	    (err = sc_qspec_apply(sh->ifindex, &s->qspec)))
 		return sc_err_wrap(err, "%s", sh->name);
 	if (!s->user_prog)
 		return 0;
