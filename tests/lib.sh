@@ -58,8 +58,13 @@ snapshot() {
 			in_ns tc filter show dev "$d" ingress 2>/dev/null
 			in_ns tc filter show dev "$d" egress 2>/dev/null
 		done
-		bpftool net show 2>/dev/null | grep -v '^$' || true
-		find /sys/fs/bpf -mindepth 1 ! -name maps.debug ! -name progs.debug 2>/dev/null | sort
+		# bpffs is shared by every namespace: only this namespace's shardctl
+		# directory, plus pins outside shardctl's tree, belong to the snapshot.
+		local cookie
+		cookie=$(in_ns "$TOP/$O/netns/nscookie")
+		find /sys/fs/bpf -mindepth 1 ! -name maps.debug ! -name progs.debug \
+			! -path '/sys/fs/bpf/shardctl' ! -path '/sys/fs/bpf/shardctl/*' 2>/dev/null | sort
+		find "/sys/fs/bpf/shardctl/$cookie" 2>/dev/null | sort
 	} 2>&1
 }
 
