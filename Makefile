@@ -131,15 +131,19 @@ uninstall:
 man: $(O)/shardctl
 	man/update $(O)/shardctl
 
-# Binary package from a copy of the tree (tracked and untracked-but-not-ignored
-# files), so no build output lands in the checkout: $(DEB_DIR)/shardctl_*.deb.
-# The copy builds with its own defaults (O=build, no sanitizers).
+# Binary package from a copy of the tree (in a git checkout: tracked and
+# untracked-but-not-ignored files), so no build output lands in the checkout:
+# $(DEB_DIR)/shardctl_*.deb. The copy builds with its own defaults (O=build,
+# no sanitizers). dpkg-buildpackage -us -uc -b also works in the tree itself.
 DEB_DIR ?= $(O)/deb
 deb:
 	rm -rf $(DEB_DIR)/src $(DEB_DIR)/shardctl_* $(DEB_DIR)/shardctl-dbgsym_* && mkdir -p $(DEB_DIR)/src
-	git ls-files -z -co --exclude-standard | \
-		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done; true' sh | \
-		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	if [ -e .git ]; then \
+		git ls-files -z -co --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done; true' sh; \
+	else \
+		find . \( -path ./build -o -path ./build-san -o -path ./$(O) \) -prune -o -type f -print0; \
+	fi | tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
 	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u O -u SAN \
 		dpkg-buildpackage -us -uc -b -Jauto
 	@ls $(DEB_DIR)/*.deb
