@@ -150,7 +150,7 @@ static __always_inline void count_lost(struct bpf_perf_event_data *ctx, struct s
 }
 
 SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+int sc_cont_sample(struct bpf_perf_event_data *ctx)
 {
 	struct sc_cont_key key = { .cpu = bpf_get_smp_processor_id() };
 	struct sc_cont_cpu *st;
@@ -199,7 +199,7 @@ int sample(struct bpf_perf_event_data *ctx)
  * waiter can wake up on another CPU.
  */
 SEC("tp_btf/contention_begin")
-int BPF_PROG(contention_begin, void *lock, unsigned int flags)
+int BPF_PROG(sc_cont_begin, void *lock, unsigned int flags)
 {
 	struct sc_cont_nest *n;
 	__u32 zero = 0, d;
@@ -220,7 +220,7 @@ int BPF_PROG(contention_begin, void *lock, unsigned int flags)
 }
 
 SEC("tp_btf/contention_end")
-int BPF_PROG(contention_end, void *lock, int ret)
+int BPF_PROG(sc_cont_end, void *lock, int ret)
 {
 	struct sc_cont_lock *l, fresh = {};
 	struct sc_cont_cpu *st;

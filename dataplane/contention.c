@@ -170,7 +170,7 @@ static int open_perf_events(struct sampler *s, unsigned int hz)
 				       strerror(errno));
 		}
 		s->pfds[cpu] = fd;
-		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.sample, fd);
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.sc_cont_sample, fd);
 		if (!s->links[cpu]) {
 			int err = -errno;
 
@@ -206,8 +206,8 @@ static int sampler_open(struct sampler *s, const struct sc_contention_opts *o, b
 	bpf_map__set_max_entries(s->skel->maps.stack_counts, entries);
 	*lock_events = have_lock_tracepoints();
 	if (!*lock_events) {
-		bpf_program__set_autoload(s->skel->progs.contention_begin, false);
-		bpf_program__set_autoload(s->skel->progs.contention_end, false);
+		bpf_program__set_autoload(s->skel->progs.sc_cont_begin, false);
+		bpf_program__set_autoload(s->skel->progs.sc_cont_end, false);
 	}
 	err = contention_bpf__load(s->skel);
 	if (err)
