@@ -73,8 +73,12 @@ SHARDCTL=/usr/sbin/shardctl
 libbpf=$(dpkg-query -W -f='${Version}' libbpf1 | sed 's/^[0-9]*://' | cut -d. -f1,2)
 expect_match "installed shardctl --version (libbpf $libbpf)" "$(cd / && "$SHARDCTL" --version)" \
 	"^shardctl $version \(libbpf $libbpf\)$"
-expect_eq "man finds the installed page" "$(man -w shardctl 2>/dev/null)" /usr/share/man/man8/shardctl.8.gz
-expect_match "the installed page renders" "$(MANPAGER=cat MANWIDTH=100 man shardctl 2>/dev/null)" "EXIT STATUS"
+if command -v man >/dev/null; then
+	expect_eq "man finds the installed page" "$(man -w shardctl 2>/dev/null)" /usr/share/man/man8/shardctl.8.gz
+	expect_match "the installed page renders" "$(MANPAGER=cat MANWIDTH=100 man shardctl 2>/dev/null)" "EXIT STATUS"
+else
+	echo "  note: man-db is not installed: the installed page was not looked up (SKIPPED)"
+fi
 expect_match "the installed completion registers" \
 	"$(bash -c 'source /usr/share/bash-completion/completions/shardctl && complete -p shardctl')" "-F _shardctl shardctl"
 expect_match "the installed completion completes the installed binary's commands" \
