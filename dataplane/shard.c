@@ -171,23 +171,48 @@ int ensure_bpffs(void)
 	return 0;
 }
 
-/* Serialise every change to one NIC (issue: concurrent setups from bootstrap scripts). */
+static void lock_path(char *buf, size_t len, uint64_t cookie, int ifindex)
+{
+	snprintf(buf, len, SC_RUN_DIR "/%llx-%d.lock", (unsigned long long)cookie, ifindex);
+}
+
+/*
+ * Serialise every change to one NIC (bootstrap scripts run setups
+ * concurrently). Teardown unlinks the file while holding it, so after
+ * flock() the path must still name the file we locked; else retry on the
+ * new one.
+ */
 int lock_nic(uint64_t cookie, int ifindex)
 {
 	char path[PATH_MAX];
+	struct stat a, b;
 	int fd;
 
 	if (mkdir_p(SC_RUN_DIR, 0700))
 		return -errno;
-	snprintf(path, sizeof(path), SC_RUN_DIR "/%llx-%d.lock", (unsigned long long)cookie, ifindex);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sc_errf(errno, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX)) {
+	lock_path(path, sizeof(path), cookie, ifindex);
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return sc_errf(errno, "%s: %s", path, strerror(errno));
+		if (flock(fd, LOCK_EX)) {
+			close(fd);
+			return sc_errf(errno, "%s: lock: %s", path, strerror(errno));
+		}
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
 		close(fd);
-		return sc_errf(errno, "%s: lock: %s", path, strerror(errno));
 	}
-	return fd;
+}
+
+/* After a teardown: nothing left to serialise; remove the file before letting go. */
+void unlock_nic_remove(int fd, uint64_t cookie, int ifindex)
+{
+	char path[PATH_MAX];
+
+	lock_path(path, sizeof(path), cookie, ifindex);
+	unlink(path);
+	unlock_nic(fd);
 }
 
 void unlock_nic(int fd)
@@ -492,7 +517,12 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	st->netns_cookie = cookie;
 	st->ifindex = nic;
 	pin_dir_of(st->pin_dir, sizeof(st->pin_dir), cookie, nic);
-	have_meta = !read_pinned_meta(st->pin_dir, &meta);
+	found = read_pinned_meta(st->pin_dir, &meta);
+	/* The pins are root's (bpffs 0700): unreadable must not read as "not set up" or "broken". */
+	if (found == -EACCES || found == -EPERM)
+		return sc_errf(-found, "%s: %s: reading shardctl's state needs root", st->pin_dir,
+			       strerror(-found));
+	have_meta = !found;
 	if (have_meta) {
 		st->nr_rxq = meta.nr_rxq;
 		st->nr_shards = meta.nr_shards;

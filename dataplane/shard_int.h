@@ -16,6 +16,7 @@ int mkdir_p(const char *path, mode_t mode);
 int ensure_bpffs(void);
 int lock_nic(uint64_t cookie, int ifindex);
 void unlock_nic(int fd);
+void unlock_nic_remove(int fd, uint64_t cookie, int ifindex);
 int read_pinned_meta(const char *dir, struct sc_meta *meta);
 int write_pinned_meta(const char *dir, const struct sc_meta *meta);
 void make_alias(char *buf, size_t len, int nic, unsigned int shard, bool ret);

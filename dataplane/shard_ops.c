@@ -845,9 +845,12 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 		err = delete_shard_links(nl, st);
 	if (!err)
 		err = sc_fault("teardown:deleted");
-	if (!err)
+	if (!err) {
 		remove_pins(st->pin_dir);
-	unlock_nic(lock);
+		unlock_nic_remove(lock, st->netns_cookie, nic);
+	} else {
+		unlock_nic(lock);
+	}
 	return err ? sc_err_wrap(err, "teardown %s", st->dev) : 0;
 }
 
