@@ -161,3 +161,15 @@ expect_snapshot "foreign filter still there" "$before_foreign"
 in_ns tc qdisc del dev nic0 clsact
 
 expect_snapshot "after all refusals the host is as before" "$before"
+
+# --- status --prometheus ---------------------------------------------------------
+expect_rc "setup for the prometheus check" 0 sc setup nic0
+"$MQTAP" traffic --ns "$NS" --count 25 >/dev/null
+expect_rc "status --prometheus" 0 sc status --prometheus
+bad=$(grep -Ev '^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$' <<<"$OUT")
+expect_eq "every line follows the exposition grammar" "$bad" ""
+expect_match "per-shard counter with labels" "$OUT" 'shardctl_shard_packets_total\{device="nic0",shard="3",veth="nic0-s3"\} 25'
+expect_match "complete gauge" "$OUT" 'shardctl_setup_complete\{device="nic0"\} 1'
+expect_rc "--prometheus with -j is a usage error" 2 sc status --prometheus -j
+expect_rc "teardown after the prometheus check" 0 sc teardown
+expect_snapshot "and the host is as before" "$before"
