@@ -9,16 +9,20 @@
 #include "ctl/ctl.h"
 #include "dataplane/contention.h"
 
+enum { OPT_NO_LOCK_EVENTS = 256 };
+
 static const struct ctl_opt contention_opts[] = {
 	{ "duration", 'd', "S", "window length in seconds (default 5)" },
 	{ "frequency", 'F', "HZ", "samples per second per CPU (default 499; 0: counters only)" },
 	{ "top", 't', "N", "stacks and locks to list (default 5)" },
+	{ "no-lock-events", OPT_NO_LOCK_EVENTS, NULL, "skip the lock:contention_begin/end wait totals" },
 	{ 0 },
 };
 
 struct contention_args {
 	double duration;
 	unsigned long frequency, top;
+	bool no_lock_events;
 };
 
 static int contention_opt(int key, const char *arg, void *priv)
@@ -32,6 +36,9 @@ static int contention_opt(int key, const char *arg, void *priv)
 		return ctl_parse_uint("contention", "frequency", arg, 0, 10000, &a->frequency);
 	case 't':
 		return ctl_parse_uint("contention", "top", arg, 0, 100, &a->top);
+	case OPT_NO_LOCK_EVENTS:
+		a->no_lock_events = true;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -57,6 +64,7 @@ static int contention_run(int argc, char **argv)
 	o.duration_s = a.duration;
 	o.frequency = a.frequency;
 	o.top = a.top;
+	o.no_lock_events = a.no_lock_events;
 	o.progress = cv_progress;
 	o.priv = (void *)o.dev;
 	err = sc_contention_measure(&o, &r);
@@ -76,13 +84,13 @@ const struct ctl_cmd cmd_contention = {
 	.usage_args = "DEV",
 	.summary = "CPU time spent spinning on qdisc locks, with qdisc, softnet and tx counters.",
 	.description =
-		"Samples kernel stacks on every CPU (cpu-clock perf events, BPF, in-kernel\n"
-		"counts) and counts those in the queued-spinlock slow path under\n"
+		"Samples kernel stacks on every CPU (cpu-clock perf events, BPF, counted in\n"
+		"the kernel) and counts those in the queued-spinlock slow path under\n"
 		"__dev_queue_xmit/sch_direct_xmit: the share of CPU time spinning on qdisc\n"
-		"locks. lock:contention_begin/end add wait totals where the kernel has them;\n"
-		"they see queued waiters only (3+ CPUs on one lock with native spinlocks,\n"
-		"2+ with paravirt ones). DEV's qdisc counters,\n"
-		"/proc/net/softnet_stat and DEV's tx counters are deltas over the same window.",
+		"locks. lock:contention_begin/end add wait totals where the kernel has\n"
+		"them; they see queued waiters only (3+ CPUs on one lock with native\n"
+		"spinlocks, 2+ with paravirt ones). DEV's qdisc counters,\n"
+		"/proc/net/softnet_stat and DEV's tx counters are deltas over the window.",
 	.opts = contention_opts,
 	.run = contention_run,
 };

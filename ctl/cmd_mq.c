@@ -17,12 +17,13 @@
 /* Let queues built up under the old root drain before the second window. */
 #define SETTLE_NS 500000000L
 
-enum { OPT_REVERT = 256, OPT_FORCE };
+enum { OPT_REVERT = 256, OPT_FORCE, OPT_NO_LOCK_EVENTS };
 
 static const struct ctl_opt mq_opts[] = {
 	{ "duration", 'd', "S", "each window's length in seconds (default 5)" },
 	{ "frequency", 'F', "HZ", "samples per second per CPU (default 499; 0: counters only)" },
 	{ "child", 'c', "KIND", "qdisc kind for every tx queue (default: the kernel's)" },
+	{ "no-lock-events", OPT_NO_LOCK_EVENTS, NULL, "skip the lock:contention_begin/end wait totals" },
 	{ "force", OPT_FORCE, NULL, "replace even if device-wide rate limits are lost" },
 	{ "revert", OPT_REVERT, NULL, "put back the root qdisc tree that mq replaced" },
 	{ 0 },
@@ -32,7 +33,7 @@ struct mq_args {
 	double duration;
 	unsigned long frequency;
 	const char *child;
-	bool force, revert, measure_opts;
+	bool force, revert, measure_opts, no_lock_events;
 };
 
 static int mq_opt(int key, const char *arg, void *priv)
@@ -54,6 +55,10 @@ static int mq_opt(int key, const char *arg, void *priv)
 		return 0;
 	case OPT_FORCE:
 		a->force = true;
+		return 0;
+	case OPT_NO_LOCK_EVENTS:
+		a->measure_opts = true;
+		a->no_lock_events = true;
 		return 0;
 	case OPT_REVERT:
 		a->revert = true;
@@ -95,6 +100,7 @@ static int measure(const struct mq_args *a, const char *dev, const char *label,
 {
 	struct sc_contention_opts o = { .dev = dev, .duration_s = a->duration,
 					.frequency = a->frequency, .top = SC_CONT_DEFAULT_TOP,
+					.no_lock_events = a->no_lock_events,
 					.progress = cv_progress, .priv = (void *)label };
 	int err = sc_contention_measure(&o, r);
 
@@ -206,7 +212,7 @@ static int mq_run(int argc, char **argv)
 	if (argc - i != 1)
 		return ctl_err(EXIT_USAGE, "mq", "expected one device, got %d arguments", argc - i);
 	if (a.revert && a.measure_opts)
-		return ctl_err(EXIT_USAGE, "mq", "--revert takes no --duration, --frequency or --child");
+		return ctl_err(EXIT_USAGE, "mq", "--revert takes no measurement options or --child");
 	if (a.revert)
 		return do_revert(&c, argv[i], a.force);
 	return do_swap(&c, &a, argv[i]);

@@ -204,7 +204,7 @@ static int sampler_open(struct sampler *s, const struct sc_contention_opts *o, b
 	memcpy(s->skel->rodata->range_hi, s->hi, sizeof(s->hi));
 	bpf_map__set_max_entries(s->skel->maps.stacks, entries);
 	bpf_map__set_max_entries(s->skel->maps.stack_counts, entries);
-	*lock_events = have_lock_tracepoints();
+	*lock_events = !o->no_lock_events && have_lock_tracepoints();
 	if (!*lock_events) {
 		bpf_program__set_autoload(s->skel->progs.sc_cont_begin, false);
 		bpf_program__set_autoload(s->skel->progs.sc_cont_end, false);

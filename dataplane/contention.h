@@ -38,6 +38,11 @@ struct sc_contention_opts {
 	unsigned int frequency;		/* samples per second per CPU; 0 = no BPF at all */
 	unsigned int top;		/* stacks and locks to report */
 	unsigned int stack_entries;	/* stack map size; 0 = 16384 */
+	/*
+	 * Leave lock:contention_begin/end alone: contention_end fires with the
+	 * lock just taken, so its program runs inside the critical section.
+	 */
+	bool no_lock_events;
 	/* Called about 4 times a second from the measuring thread. */
 	void (*progress)(void *priv, double elapsed_s, double total_s);
 	void *priv;
