@@ -17,6 +17,7 @@
 
 #include "dataplane/attach.h"
 #include "dataplane/error.h"
+#include "dataplane/fault.h"
 #include "dataplane/nl.h"
 #include "dataplane/shard.h"
 #include "dataplane/qdisc.h"
@@ -166,6 +167,8 @@ int ensure_bpffs(void)
 		return 0;
 	if (mkdir_p(SC_BPFFS, 0700))
 		return -errno;
+	if (sc_fault("setup:bpffs"))
+		return -EIO;
 	if (mount("bpf", SC_BPFFS, "bpf", 0, "mode=0700"))
 		return sc_errf(errno, "mounting bpffs on " SC_BPFFS ": %s", strerror(errno));
 	return 0;
