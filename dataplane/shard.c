@@ -162,16 +162,31 @@ int mkdir_p(const char *path, mode_t mode)
 int ensure_bpffs(void)
 {
 	struct statfs st;
+	int lock, err = 0;
 
 	if (!statfs(SC_BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
 		return 0;
-	if (mkdir_p(SC_BPFFS, 0700))
-		return -errno;
-	if (sc_fault("setup:bpffs"))
-		return -EIO;
+	/*
+	 * Setups of two NICs hold different locks and may both find bpffs
+	 * missing: a second mount would stack on the first and hide its pins.
+	 * Look again under a lock of no NIC (ifindex 0).
+	 */
+	lock = lock_nic(0, 0);
+	if (lock < 0)
+		return lock;
+	if (!statfs(SC_BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
+		goto out;
+	if (mkdir_p(SC_BPFFS, 0700)) {
+		err = -errno;
+		goto out;
+	}
+	if ((err = sc_fault("setup:bpffs")))
+		goto out;
 	if (mount("bpf", SC_BPFFS, "bpf", 0, "mode=0700"))
-		return sc_errf(errno, "mounting bpffs on " SC_BPFFS ": %s", strerror(errno));
-	return 0;
+		err = sc_errf(errno, "mounting bpffs on " SC_BPFFS ": %s", strerror(errno));
+out:
+	unlock_nic(lock);
+	return err;
 }
 
 static void lock_path(char *buf, size_t len, uint64_t cookie, int ifindex)
