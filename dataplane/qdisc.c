@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <linux/gen_stats.h>
 #include <linux/pkt_cls.h>
@@ -712,6 +713,40 @@ out:
 	return err;
 }
 
+/*
+ * Serialise changes to one device with other shardctl runs: the same file
+ * and protocol as lock_nic() in dataplane/shard.c, so that mq, setup and
+ * teardown of one NIC never interleave. That teardown unlinks the file
+ * while holding it: after flock() the path must still name our file.
+ */
+static int lock_device(int ifindex)
+{
+	char path[160];
+	struct stat a, b;
+	uint64_t cookie;
+	int fd, err = sc_netns_cookie(&cookie);
+
+	if (err)
+		return err;
+	if (mkdir(SC_QDISC_STATE_DIR, 0700) && errno != EEXIST)
+		return sc_errf(errno, "%s: %s", SC_QDISC_STATE_DIR, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%llx-%d.lock", SC_QDISC_STATE_DIR,
+		 (unsigned long long)cookie, ifindex);
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return sc_errf(errno, "%s: %s", path, strerror(errno));
+		if (flock(fd, LOCK_EX)) {
+			err = errno;
+			close(fd);
+			return sc_errf(err, "%s: lock: %s", path, strerror(err));
+		}
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+}
+
 /* ---- replay ------------------------------------------------------------------------- */
 
 static bool replayable_attr(int type)
@@ -1232,7 +1267,7 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 	struct tree t = { 0 };
 	struct tc_obj root;
 	struct stat st;
-	int ifindex, err, nbpf;
+	int ifindex, err, nbpf, lock;
 
 	memset(res, 0, sizeof(*res));
 	ifindex = sc_qdisc_ifindex(dev);
@@ -1243,15 +1278,19 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 	err = sc_qdisc_state_path(ifindex, res->state_path, sizeof(res->state_path));
 	if (err)
 		return err;
-	if (!stat(res->state_path, &st))
-		return sc_errf(EEXIST, "%s: already switched to mq by shardctl (state in %s); "
-			       "run 'shardctl mq %s --revert' first", dev, res->state_path, dev);
+	lock = lock_device(ifindex);
+	if (lock < 0)
+		return lock;
+	if (!stat(res->state_path, &st)) {
+		err = sc_errf(EEXIST, "%s: already switched to mq by shardctl (state in %s); "
+			      "run 'shardctl mq %s --revert' first", dev, res->state_path, dev);
+		goto out;
+	}
 	err = check_queues(ifindex, dev);
+	if (!err)
+		err = nl_open(&sk, NETLINK_ROUTE);
 	if (err)
-		return err;
-	err = nl_open(&sk, NETLINK_ROUTE);
-	if (err)
-		return err;
+		goto out;
 	err = tree_dump(sk, ifindex, &t);
 	if (err) {
 		err = sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
@@ -1318,6 +1357,7 @@ out:
 	}
 	tree_free(&t);
 	nl_socket_free(sk);
+	close(lock);
 	return err;
 }
 
@@ -1350,7 +1390,7 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 	struct state_hdr h;
 	struct tree t = { 0 };
 	struct tc_obj root;
-	int ifindex, err;
+	int ifindex, err, lock;
 	uint64_t cookie;
 
 	memset(res, 0, sizeof(*res));
@@ -1360,14 +1400,21 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 	err = sc_qdisc_state_path(ifindex, res->state_path, sizeof(res->state_path));
 	if (err)
 		return err;
+	lock = lock_device(ifindex);
+	if (lock < 0)
+		return lock;
 	err = state_read(res->state_path, &h, &t);
-	if (err == -ENOENT)
-		return sc_errf(ENOENT, "%s: no saved qdisc state (%s): 'shardctl mq %s' was not run "
-			       "in this network namespace, or was reverted already", dev,
-			       res->state_path, dev);
-	if (err)
-		return sc_errf(err, "%s: %s: unreadable state file: %s", dev, res->state_path,
-			       strerror(-err));
+	if (err == -ENOENT) {
+		err = sc_errf(ENOENT, "%s: no saved qdisc state (%s): 'shardctl mq %s' was not run "
+			      "in this network namespace, or was reverted already", dev,
+			      res->state_path, dev);
+		goto out;
+	}
+	if (err) {
+		err = sc_errf(err, "%s: %s: unreadable state file: %s", dev, res->state_path,
+			      strerror(-err));
+		goto out;
+	}
 	err = sc_netns_cookie(&cookie);
 	if (!err && (h.netns_cookie != cookie || (int)h.ifindex != ifindex))
 		err = sc_errf(ESTALE, "%s: %s belongs to another device", dev, res->state_path);
@@ -1398,5 +1445,6 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 out:
 	tree_free(&t);
 	nl_socket_free(sk);
+	close(lock);
 	return err;
 }

@@ -51,6 +51,9 @@ loaded() {
 # bpf/contention.bpf.c's programs are all named sc_cont_*.
 count_progs() { bpftool prog show 2>/dev/null | grep -c " name sc_cont_"; }
 
+echo "== contention: kallsyms and the stack classifier (unit)"
+RESULTS=$RESULTS "$TOP/$O/tests/kallsyms" >/dev/null || true
+
 echo "== contention: usage and errors"
 expect_rc "no device is a usage error" 2 "$SHARDCTL" contention
 expect_rc "frequency above 10000 is a usage error" 2 "$SHARDCTL" contention lo --frequency 20000
