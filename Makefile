@@ -147,3 +147,39 @@ deb:
 	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u O -u SAN \
 		dpkg-buildpackage -us -uc -b -Jauto
 	@ls $(DEB_DIR)/*.deb
+
+# libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
+# built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS
+# from its corpus tests/fuzz/corpus/NAME/ (seeds, and every crash found so
+# far as a regression input); tests/t_fuzz.sh runs them briefly.
+FUZZ_O       := $(O)/fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_O)/bin/%,$(wildcard tests/fuzz/*.c))
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_O)/%.o,$(DP_SRCS) $(filter-out ctl/main.c,$(CTL_SRCS)))
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -I. -I$(O) \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DSHARDCTL_VERSION=\"$(VERSION)\" \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_O)/%.o: %.c $$(call skels_of,$$*.c)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_O)/libshardctl.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+
+$(FUZZ_O)/bin/%: tests/fuzz/%.c $(FUZZ_O)/libshardctl.a
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_O)/libshardctl.a $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do n=$${f##*/}; mkdir -p $(FUZZ_O)/corpus/$$n tests/fuzz/corpus/$$n; \
+		echo "== $$n: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_O)/$$n- $(FUZZ_O)/corpus/$$n tests/fuzz/corpus/$$n || \
+			{ echo "$$n: crash input in $(FUZZ_O)/$$n-*; add it to tests/fuzz/corpus/$$n/"; exit 1; }; \
+	done
