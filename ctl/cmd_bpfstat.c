@@ -212,7 +212,7 @@ static int bpfstat_run(int argc, char **argv)
 const struct ctl_cmd cmd_bpfstat = {
 	.name = "bpfstat",
 	.usage_args = "",
-	.summary = "latency histograms of bpf() syscalls per command (map updates, loads, ...)",
+	.summary = "Latency histograms of bpf() syscalls per command (map updates, loads, ...).",
 	.opts = bpfstat_opts,
 	.run = bpfstat_run,
 };

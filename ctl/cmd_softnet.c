@@ -349,7 +349,7 @@ static int softnet_run(int argc, char **argv)
 const struct ctl_cmd cmd_softnet = {
 	.name = "softnet",
 	.usage_args = "",
-	.summary = "per-CPU receive softirq rates, squeezes and drops, with advice",
+	.summary = "Per-CPU receive softirq rates, squeezes and drops, with advice.",
 	.opts = softnet_opts,
 	.run = softnet_run,
 };

@@ -38,7 +38,8 @@ static const char top_notes[] =
 	"Rx queue '-' means the driver recorded none (veth, loopback).\n"
 	"imbalance: busiest queue's pps / mean over the active queues (1.00 = even)\n"
 	"and cv, the coefficient of variation (stddev / mean, 0 = even).\n"
-	"-j prints one JSON object per sample, one per line.\n";
+	"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
+	"the current interval early and prints it.\n";
 
 struct top_args {
 	double interval;
@@ -357,6 +358,9 @@ static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_
 		goto out;
 	}
 	sc_top_report_free(&r);
+	/* Scripts wait for this line before sending: the window is open now. */
+	fprintf(stderr, "shardctl top: tracing %u device%s; ^C prints the current sample and stops\n",
+		n, n == 1 ? "" : "s");
 	for (unsigned long i = 0; !stop && (!a->count || i < a->count); i++) {
 		nap(a->interval);
 		if (sc_top_sample(t, &r)) {
@@ -415,7 +419,7 @@ out:
 const struct ctl_cmd cmd_top = {
 	.name = "top",
 	.usage_args = "DEV",
-	.summary = "per-queue packet and bit rates of DEV and its shards, from tracepoints",
+	.summary = "Per-queue packet and bit rates of DEV and its shards, from tracepoints.",
 	.opts = top_opts,
 	.run = top_run,
 };

@@ -153,6 +153,19 @@ static int cmp_queue(const void *a, const void *b)
 	return x->queue < y->queue ? -1 : x->queue > y->queue;
 }
 
+/* qsort()/bsearch() want a non-NULL base even for zero elements. */
+static void sort_queues(struct sc_top_queue *v, unsigned int n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_queue);
+}
+
+static struct sc_top_queue *find_queue(const struct sc_top_queue *key, struct sc_top_queue *v,
+				       unsigned int n)
+{
+	return n ? bsearch(key, v, n, sizeof(*v), cmp_queue) : NULL;
+}
+
 static int push_queue(struct sc_top_report *r, unsigned int *cap, const struct sc_top_queue *q)
 {
 	if (r->nr_queues == *cap) {
@@ -205,7 +218,7 @@ static int add_idle_queues(struct sc_top *t, struct sc_top_report *r, unsigned i
 {
 	unsigned int i, nr_seen = r->nr_queues;
 
-	qsort(r->queues, r->nr_queues, sizeof(*r->queues), cmp_queue);
+	sort_queues(r->queues, r->nr_queues);
 	for (i = 0; i < t->nr_devs; i++) {
 		for (int dir = SC_TOP_RX; dir <= SC_TOP_TX; dir++) {
 			for (unsigned int q = 0; q < t->devs[i].active[dir]; q++) {
@@ -213,7 +226,7 @@ static int add_idle_queues(struct sc_top *t, struct sc_top_report *r, unsigned i
 							  .dir = dir, .queue = (int)q };
 				int err;
 
-				if (bsearch(&z, r->queues, nr_seen, sizeof(z), cmp_queue))
+				if (find_queue(&z, r->queues, nr_seen))
 					continue;
 				err = push_queue(r, cap, &z);
 				if (err)
@@ -221,7 +234,7 @@ static int add_idle_queues(struct sc_top *t, struct sc_top_report *r, unsigned i
 			}
 		}
 	}
-	qsort(r->queues, r->nr_queues, sizeof(*r->queues), cmp_queue);
+	sort_queues(r->queues, r->nr_queues);
 	return 0;
 }
 
@@ -232,7 +245,7 @@ static void rates(struct sc_top *t, struct sc_top_report *r)
 	for (unsigned int i = 0; i < r->nr_queues; i++) {
 		struct sc_top_queue *q = &r->queues[i], *p;
 
-		p = bsearch(q, t->prev, t->nr_prev, sizeof(*q), cmp_queue);
+		p = find_queue(q, t->prev, t->nr_prev);
 		q->delta_packets = q->packets - (p ? p->packets : 0);
 		q->delta_bytes = q->bytes - (p ? p->bytes : 0);
 		if (r->interval_s > 0) {
@@ -295,7 +308,8 @@ static int keep_prev(struct sc_top *t, const struct sc_top_report *r, const stru
 
 	if (!p)
 		return sc_errf(ENOMEM, "top: out of memory");
-	memcpy(p, r->queues, r->nr_queues * sizeof(*r->queues));
+	if (r->nr_queues)
+		memcpy(p, r->queues, r->nr_queues * sizeof(*r->queues));
 	free(t->prev);
 	t->prev = p;
 	t->nr_prev = r->nr_queues;
