@@ -4,7 +4,8 @@
 # the culprit, and a host snapshot identical before and after. Extends the
 # refusals in t_core.sh (not repeated here) to odd names, out-of-range and
 # malformed numbers, foreign programs and devices, missing BTF, bpffs that
-# cannot be mounted, and running without privileges.
+# cannot be mounted, and running without privileges. Least privilege: pins
+# and state files are root's alone, and setup/teardown exec nothing.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -252,8 +253,20 @@ bad "setup as nobody" 1 "nic0|/run/shardctl.*(Permission denied|Operation not pe
 bad "setup without capabilities" 1 "Operation not permitted|Permission denied" \
 	capsh --drop=cap_net_admin,cap_sys_admin,cap_bpf -- -c "exec \"\$0\" setup nic0" "$SHARDCTL"
 
+echo "-- least privilege"
+# Setup and teardown run no program (no ip, no tc): one execve, shardctl's own.
+command -v strace >/dev/null || fail "strace" "not installed: the exec checks below cannot run"
+expect_rc "setup nic0 under strace" 0 in_ns strace -f -qq -e trace=execve -o "$TMP/exec.setup" "$SHARDCTL" setup nic0
+expect_eq "setup execs nothing" "$(grep -c 'execve(' "$TMP/exec.setup")" 1
+DIR=$PINS/$COOKIE/$(in_ns ip -j link show nic0 | jq -r '.[0].ifindex')
+expect_eq "pin root, namespace and device dirs are root's alone (0700)" \
+	"$(stat -c '%a %U' "$PINS" "$PINS/$COOKIE" "$DIR" | sort -u | tr '\n' ' ')" "700 root "
+expect_ge "the pin dir holds the maps and links" "$(find "$DIR" -type f | wc -l)" 4
+expect_eq "no pin readable or writable by group or others" "$(find "$DIR" -perm /077 | wc -l)" 0
+expect_eq "/run/shardctl is root's alone (0700)" "$(stat -c '%a %U' /run/shardctl)" "700 root"
+expect_eq "no lock file open to group or others" "$(find /run/shardctl -perm /077 | wc -l)" 0
+
 echo "-- against a complete setup"
-expect_rc "setup nic0" 0 sc setup nic0
 REF=$(snapshot)
 bsc "re-run with another tx queue count" 1 "nic0: already set up with another tx queue count" setup nic0 --tx-queues 2
 bsc "re-run with another lookup" 1 "nic0: already set up with another lookup method" setup nic0 --lookup const
@@ -268,7 +281,8 @@ bad "remap as nobody" 1 "(Permission denied|Operation not permitted)" "${NOBODY[
 in_ns ip link del nic0-s2
 REF=$(snapshot)
 bsc "remap of an incomplete setup" 1 "nic0: setup is incomplete \(shard 2: veth pair missing\)" remap nic0 0 1
-expect_rc "teardown" 0 sc teardown nic0
+expect_rc "teardown under strace" 0 in_ns strace -f -qq -e trace=execve -o "$TMP/exec.teardown" "$SHARDCTL" teardown nic0
+expect_eq "teardown execs nothing" "$(grep -c 'execve(' "$TMP/exec.teardown")" 1
 
 echo
 echo "bad input: $TRIED cases tried, $HELD held${BAD:+; did not hold:$BAD}"
