@@ -35,7 +35,8 @@ static const char softnet_notes[] =
 	"queue length now. RISING marks a CPU whose time_squeeze rose in the last 2+\n"
 	"intervals in a row. The advice raises the budget only for squeezes without\n"
 	"drops, and points at the backlog when frames are dropped.\n"
-	"-j prints one JSON object per sample, one per line.\n";
+	"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
+	"the current interval early and prints it.\n";
 
 struct softnet_args {
 	double interval;
@@ -300,6 +301,9 @@ static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
 
 	if (sc_netcore_read(&nc) || sc_softnet_watch_open(NULL, &w))
 		return ctl_fail("softnet");
+	/* Scripts wait for this line: the baseline is taken. */
+	fprintf(stderr, "shardctl softnet: sampling every %g s; ^C prints the current sample and stops\n",
+		a->interval);
 	for (unsigned long i = 0; !stop && (!a->count || i < a->count); i++) {
 		nap(a->interval);
 		if (sc_softnet_watch_sample(w, &r)) {

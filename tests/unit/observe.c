@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pure parts of the observability commands, without a kernel: top's
+ * balance figures, softnet's rising-squeeze tracking and advice (from
+ * synthetic softnet_stat files), bpfstat's histogram layout and names.
+ * PASS/FAIL lines go to $RESULTS like tests/lib.sh writes them.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane/bpfstat.h"
+#include "dataplane/softnet_watch.h"
+#include "dataplane/top.h"
+
+static FILE *results;
+static int failures;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	char why[512] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fprintf(results, "%s t_unit_observe: %s%s%s\n", ok ? "PASS" : "FAIL", name,
+		ok ? "" : ": ", ok ? "" : why);
+	printf("  %s %s%s%s\n", ok ? "ok  " : "FAIL", name, ok ? "" : ": ", ok ? "" : why);
+	failures += !ok;
+}
+
+static int near(double a, double b)
+{
+	return fabs(a - b) < 1e-9;
+}
+
+static void test_imbalance(void)
+{
+	const double even[] = { 5, 5, 5, 5 }, ramp[] = { 10, 20, 30, 40 }, one[] = { 0, 0, 9, 0 };
+	double mm, cv;
+
+	sc_top_imbalance(even, 4, &mm, &cv);
+	check(near(mm, 1) && near(cv, 0), "even queues: max/mean 1, cv 0", "%g %g", mm, cv);
+	sc_top_imbalance(ramp, 4, &mm, &cv);
+	check(near(mm, 1.6) && near(cv, sqrt(125) / 25), "10:20:30:40: max/mean 1.6, cv 0.447",
+	      "%g %g", mm, cv);
+	sc_top_imbalance(one, 4, &mm, &cv);
+	check(near(mm, 4) && near(cv, sqrt(3)), "one busy queue of 4: max/mean 4, cv sqrt(3)",
+	      "%g %g", mm, cv);
+	sc_top_imbalance(one, 0, &mm, &cv);
+	check(mm == 0 && cv == 0, "no queues: 0, 0", "%g %g", mm, cv);
+	sc_top_imbalance((const double[]){ 0, 0 }, 2, &mm, &cv);
+	check(mm == 0 && cv == 0, "idle: 0, 0 (not NaN)", "%g %g", mm, cv);
+}
+
+/* 13 hex columns, the 13th the CPU id; offline CPUs are skipped. */
+static void write_softnet(const char *path, const unsigned int (*rows)[4], int n)
+{
+	FILE *f = fopen(path, "w");
+
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%08x %08x %08x 00000000 00000000 00000000 00000000 00000000 "
+			   "00000000 00000000 %08x 00000000 %08x\n",
+			rows[i][1], rows[i][2], rows[i][3], 0u, rows[i][0]);
+	fclose(f);
+}
+
+static const struct sc_softnet_advice *find(const struct sc_softnet_advice *a, int n,
+					    enum sc_softnet_advice_kind kind)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].kind == kind)
+			return &a[i];
+	return NULL;
+}
+
+static void test_softnet(void)
+{
+	char path[] = "/tmp/sc-observe-softnet.XXXXXX";
+	struct sc_netcore nc = { .known = true, .netdev_budget = 300, .netdev_budget_usecs = 8000,
+				 .netdev_max_backlog = 1000 };
+	struct sc_softnet_advice adv[4];
+	struct sc_softnet_report r;
+	struct sc_softnet_watch *w = NULL;
+	const struct sc_softnet_advice *a;
+	int fd = mkstemp(path), n, err;
+
+	if (fd < 0) {
+		check(0, "softnet temp file", "mkstemp failed");
+		return;
+	}
+	/* {cpu, processed, dropped, time_squeeze}; CPU 2 offline. */
+	write_softnet(path, (const unsigned int[][4]){ { 0, 100, 0, 0 }, { 1, 0xfffffff0, 0, 5 },
+						       { 3, 7, 0, 0 } }, 3);
+	err = sc_softnet_watch_open(path, &w);
+	check(!err, "watch opens a synthetic softnet_stat", "err %d", err);
+	if (err)
+		goto out;
+
+	/* Interval 1: CPU 1 squeezes (and its processed counter wraps). */
+	write_softnet(path, (const unsigned int[][4]){ { 0, 150, 0, 0 }, { 1, 0x10, 0, 9 },
+						       { 3, 7, 0, 0 } }, 3);
+	err = sc_softnet_watch_sample(w, &r);
+	check(!err && r.nr_cpus == 3, "sample keys rows by CPU id (0, 1, 3)", "err %d n %u", err,
+	      r.nr_cpus);
+	if (err)
+		goto out;
+	check(r.cpus[1].cpu == 1 && r.cpus[1].delta.processed == 0x20,
+	      "a 32-bit counter wrap gives the right delta", "%llu",
+	      (unsigned long long)r.cpus[1].delta.processed);
+	check(r.sum.processed == 50 + 0x20 && r.sum.time_squeeze == 4, "sums over CPUs",
+	      "%llu %llu", (unsigned long long)r.sum.processed,
+	      (unsigned long long)r.sum.time_squeeze);
+	check(!r.cpus[1].squeeze_rising && r.cpus[1].squeeze_streak == 1,
+	      "one squeezing interval is not yet 'keeps rising'", "streak %u",
+	      r.cpus[1].squeeze_streak);
+	n = sc_softnet_advise(&r, &nc, adv, 4);
+	a = find(adv, n, SC_SOFTNET_RAISE_BUDGET);
+	check(n == 1 && a && a->act && !strcmp(a->cpus, "1") && strstr(a->text, "netdev_budget=300"),
+	      "squeeze without drops: raise the budget, naming CPU 1 and the knob", "%d '%s'", n,
+	      a ? a->text : "");
+	sc_softnet_report_free(&r);
+
+	/* Interval 2: CPU 1 squeezes again and CPU 3 drops. */
+	write_softnet(path, (const unsigned int[][4]){ { 0, 150, 0, 0 }, { 1, 0x20, 0, 12 },
+						       { 3, 9, 3, 0 } }, 3);
+	err = sc_softnet_watch_sample(w, &r);
+	if (err)
+		goto out;
+	check(r.cpus[1].squeeze_rising && r.cpus[1].squeeze_streak == 2,
+	      "two squeezing intervals in a row: rising", "streak %u", r.cpus[1].squeeze_streak);
+	n = sc_softnet_advise(&r, &nc, adv, 4);
+	a = find(adv, n, SC_SOFTNET_BACKLOG);
+	check(a && a->act && !strcmp(a->cpus, "3") && strstr(a->text, "netdev_max_backlog=1000"),
+	      "drops point at the backlog and netdev_max_backlog", "'%s'", a ? a->text : "");
+	a = find(adv, n, SC_SOFTNET_RAISE_BUDGET);
+	check(a && !a->act && strstr(a->text, "keeps rising") && strstr(a->text, "backlog first"),
+	      "squeeze with drops: budget is not the first fix", "'%s'", a ? a->text : "");
+	sc_softnet_report_free(&r);
+
+	/* Interval 3: quiet. */
+	err = sc_softnet_watch_sample(w, &r);
+	if (err)
+		goto out;
+	n = sc_softnet_advise(&r, &nc, adv, 4);
+	check(n == 1 && adv[0].kind == SC_SOFTNET_FINE && !adv[0].act && !r.cpus[1].squeeze_rising,
+	      "a quiet interval: fine, streak reset", "%d %s", n, adv[0].text);
+	nc.known = false;
+	n = sc_softnet_advise(&r, &nc, adv, 4);
+	check(n == 1 && strstr(adv[0].text, "netdev_budget=?"), "unknown knobs print as '?'",
+	      "%s", adv[0].text);
+	check(sc_softnet_advise(&r, &nc, adv, 0) == 0, "max 0: no advice written", "%s", "wrote some");
+	sc_softnet_report_free(&r);
+out:
+	if (err)
+		check(0, "softnet watch", "err %d", err);
+	sc_softnet_watch_close(w);
+	unlink(path);
+}
+
+static void test_bpfstat(void)
+{
+	struct sc_bpfstat_cmd c = { .count = 100 };
+	uint64_t lo, hi;
+
+	sc_bpfstat_slot_range(0, &lo, &hi);
+	check(lo == 0 && hi == 1, "slot 0 is 0-1 us", "%llu-%llu", (unsigned long long)lo,
+	      (unsigned long long)hi);
+	sc_bpfstat_slot_range(4, &lo, &hi);
+	check(lo == 16 && hi == 31, "slot 4 is 16-31 us", "%llu-%llu", (unsigned long long)lo,
+	      (unsigned long long)hi);
+	c.slots[0] = 90;
+	c.slots[3] = 9;
+	c.slots[10] = 1;
+	check(sc_bpfstat_percentile_us(&c, 50) == 1 && sc_bpfstat_percentile_us(&c, 99) == 15 &&
+		      sc_bpfstat_percentile_us(&c, 100) == 2047,
+	      "percentiles: p50 <= 1, p99 <= 15, p100 <= 2047 us", "%llu %llu %llu",
+	      (unsigned long long)sc_bpfstat_percentile_us(&c, 50),
+	      (unsigned long long)sc_bpfstat_percentile_us(&c, 99),
+	      (unsigned long long)sc_bpfstat_percentile_us(&c, 100));
+	check(!strcmp(sc_bpf_cmd_name(2), "BPF_MAP_UPDATE_ELEM") &&
+		      !strcmp(sc_bpf_cmd_name(5), "BPF_PROG_LOAD") &&
+		      !strcmp(sc_bpf_cmd_name(37), "BPF_PROG_STREAM_READ_BY_FD") && !sc_bpf_cmd_name(38),
+	      "bpf command names follow the uapi numbers", "%s", "mismatch");
+}
+
+int main(void)
+{
+	const char *path = getenv("RESULTS");
+
+	results = path ? fopen(path, "a") : stderr;
+	if (!results)
+		return 1;
+	test_imbalance();
+	test_softnet();
+	test_bpfstat();
+	if (results != stderr)
+		fclose(results);
+	return failures ? 1 : 0;
+}
