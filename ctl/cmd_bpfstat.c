@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <poll.h>
+#include <sys/syscall.h>
 
 #include "ctl/ctl.h"
 #include "dataplane/bpfstat.h"
@@ -154,21 +157,37 @@ static void print_json(const struct ctl_common *common, const struct sc_bpfstat_
 	ctl_print_json(common, o);
 }
 
+/*
+ * A pidfd turns readable when the process exits, zombie or not (kill(pid, 0)
+ * would still succeed on a zombie its parent has not reaped).
+ */
+static bool pid_gone(int pidfd, pid_t pid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill(pid, 0) && errno == ESRCH;
+}
+
 /* Until the duration ends, a signal arrives, or the traced process is gone. */
 static void wait_done(const struct bpfstat_args *a)
 {
-	struct timespec start, now, tick = { 0, 50 * 1000 * 1000 };
+	struct timespec start, now, tick = { 0, 20 * 1000 * 1000 };
+	int pidfd = a->pid ? (int)syscall(SYS_pidfd_open, (pid_t)a->pid, 0) : -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!stop) {
 		nanosleep(&tick, NULL);
-		if (a->pid && kill((pid_t)a->pid, 0) && errno == ESRCH)
+		if (a->pid && pid_gone(pidfd, (pid_t)a->pid))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (a->duration > 0 &&
 		    (now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 >= a->duration)
 			break;
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 }
 
 static int bpfstat_run(int argc, char **argv)
