@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dataplane/bpfstat.h"
+#include "dataplane/check.h"
 #include "dataplane/softnet_watch.h"
 #include "dataplane/top.h"
 
@@ -191,6 +192,66 @@ static void test_bpfstat(void)
 	      "bpf command names follow the uapi numbers", "%s", "mismatch");
 }
 
+static const struct sc_check_finding *finding(const struct sc_check_report *r, const char *id)
+{
+	for (int i = 0; i < r->nr_findings; i++)
+		if (!strcmp(r->findings[i].id, id))
+			return &r->findings[i];
+	return NULL;
+}
+
+static void test_check_judge(void)
+{
+	static struct sc_check_facts f;
+	static struct sc_check_report r;
+	const struct sc_check_finding *x;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dev, sizeof(f.dev), "eth0");
+	f.rx_queues = f.tx_queues = 8;
+	f.nr_path = 2;
+	f.path[0] = (struct sc_check_dev){ .name = "eth0", .role = "device", .tx_queues = 8, .lltx = 0 };
+	f.path[1] = (struct sc_check_dev){ .name = "eth0.5", .kind = "vlan", .role = "upper",
+					   .tx_queues = 1, .lltx = 0 };
+	sc_check_judge(&f, &r);
+	x = finding(&r, "tx_lock");
+	check(x && x->level == SC_CHECK_ACTION && strstr(x->evidence, "eth0.5") && r.action,
+	      "single-queue upper without LLTX: tx_lock action", "%s", x ? x->evidence : "none");
+	check(r.fit == SC_FIT_NONE && finding(&r, "root_qdisc")->level == SC_CHECK_OK,
+	      "no root qdisc: nothing to fit", "fit %d", r.fit);
+
+	f.path[1].lltx = 1;
+	f.has_root = true;
+	snprintf(f.root_kind, sizeof(f.root_kind), "pfifo_fast");
+	sc_check_judge(&f, &r);
+	check(!r.action && finding(&r, "root_qdisc")->level == SC_CHECK_INFO,
+	      "a shared pfifo_fast root (TCQ_F_NOLOCK) is info, not action", "action %d", r.action);
+
+	f.tx_queues = 1;
+	snprintf(f.root_kind, sizeof(f.root_kind), "htb");
+	sc_check_judge(&f, &r);
+	check(r.action && r.fit == SC_FIT_SHARDS, "htb on one tx queue, 8 rx queues: shards fit",
+	      "fit %d", r.fit);
+	f.rx_queues = 1;
+	sc_check_judge(&f, &r);
+	check(r.fit == SC_FIT_NEITHER && !r.action,
+	      "one rx and one tx queue: neither fits, nothing to act on", "fit %d", r.fit);
+
+	f.rx_queues = f.tx_queues = 4;
+	f.sampled = true;
+	f.rx_frames = 999;
+	f.rx_balance_queues = 4;
+	f.rx_max_mean = 4;
+	snprintf(f.root_kind, sizeof(f.root_kind), "mq");
+	sc_check_judge(&f, &r);
+	check(!r.action && finding(&r, "rx_balance")->level == SC_CHECK_INFO,
+	      "below 1000 frames the balance is not judged", "action %d", r.action);
+	f.rx_frames = 5000;
+	sc_check_judge(&f, &r);
+	check(r.action && finding(&r, "rx_balance")->level == SC_CHECK_ACTION,
+	      "5000 frames, max/mean 4: imbalance action", "action %d", r.action);
+}
+
 int main(void)
 {
 	const char *path = getenv("RESULTS");
@@ -201,6 +262,7 @@ int main(void)
 	test_imbalance();
 	test_softnet();
 	test_bpfstat();
+	test_check_judge();
 	if (results != stderr)
 		fclose(results);
 	return failures ? 1 : 0;
