@@ -25,16 +25,6 @@ trap cleanup EXIT
 FAILS=0
 eval "lib_$(declare -f fail)"
 fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
-COOKIE=$(sc setup nic0 --dry-run -j | jq -r .netns_cookie)
-PINS=/sys/fs/bpf/shardctl
-eval "lib_$(declare -f snapshot)"
-snapshot() {	# other namespaces' pins and iproute2's are not ours to compare
-	lib_snapshot | awk -v root="$PINS" -v mine="$PINS/$COOKIE/" '
-		$0 == root { next }
-		/^\/sys\/fs\/bpf\/(ip|tc|xdp)(\/|$)/ { next }
-		index($0, root "/") == 1 && index($0 "/", mine) != 1 { next }
-		{ print }'
-}
 start=$(snapshot)
 TRIED=0 HELD=0 BAD=""
 

@@ -25,18 +25,6 @@ trap cleanup EXIT
 FAILS=0
 eval "lib_$(declare -f fail)"
 fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
-# bpffs is shared by every namespace on the host: leave out other namespaces' pin
-# dirs, and iproute2's (other tests load objects with tc).
-COOKIE=$(sc setup nic0 --dry-run -j | jq -r .netns_cookie)
-eval "lib_$(declare -f snapshot)"
-PINS=/sys/fs/bpf/shardctl
-snapshot() {
-	lib_snapshot | awk -v root="$PINS" -v mine="$PINS/$COOKIE/" '
-		$0 == root { next }
-		/^\/sys\/fs\/bpf\/(ip|tc|xdp)(\/|$)/ { next }	# iproute2 pins, never ours
-		index($0, root "/") == 1 && index($0 "/", mine) != 1 { next }
-		{ print }'
-}
 
 start=$(snapshot)
 TRIED=0 HELD=0 BAD=""

@@ -51,16 +51,6 @@ vg() {
 	fi
 }
 
-COOKIE=$(sc setup nic0 --dry-run -j | jq -r .netns_cookie)
-PINS=/sys/fs/bpf/shardctl
-eval "lib_$(declare -f snapshot)"
-snapshot() {	# other namespaces' pins and iproute2's are not ours to compare
-	lib_snapshot | awk -v root="$PINS" -v mine="$PINS/$COOKIE/" '
-		$0 == root { next }
-		/^\/sys\/fs\/bpf\/(ip|tc|xdp)(\/|$)/ { next }
-		index($0, root "/") == 1 && index($0 "/", mine) != 1 { next }
-		{ print }'
-}
 before=$(snapshot)
 vg "setup" 0 setup nic0 -j
 expect_eq "the setup made under valgrind is complete" "$(jq -r .complete <<<"$OUT")" true
