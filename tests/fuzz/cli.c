@@ -18,7 +18,7 @@
 
 static const struct ctl_cmd *const cmds[] = {
 	&cmd_setup, &cmd_status, &cmd_teardown, &cmd_remap, &cmd_top,
-	&cmd_softnet, &cmd_bpfstat, &cmd_contention, &cmd_mq,
+	&cmd_softnet, &cmd_bpfstat, &cmd_check, &cmd_contention, &cmd_mq,
 };
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 #define MAX_ARGS 64
