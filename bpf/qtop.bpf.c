@@ -17,6 +17,17 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define E2BIG 7	/* uapi errno; vmlinux.h carries no macros */
 
+/* The caller's network namespace: one top traces devices of one namespace. */
+const volatile __u32 netns_ino;
+
+/* Nonzero at [ifindex]: traced. The common case, and the cheap one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, QTOP_DIRECT_IFINDEX);
+	__type(key, __u32);
+	__type(value, __u8);
+} qtop_direct SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, QTOP_MAX_DEVS);
@@ -35,15 +46,30 @@ struct {
 /* Slots that did not fit in qtop_counts: user space reports them. */
 __u64 qtop_lost;
 
+/*
+ * Runs for every frame of every device on the host: the ifindex test
+ * comes first and is an inlined array load; the namespace (three dependent
+ * loads) is read only for devices that pass it.
+ */
 static __always_inline bool wanted(const struct net_device *dev)
 {
-	struct qtop_dev k;
+	__u32 ifindex;
+	__u8 *hit;
 
 	if (!dev)
 		return false;
-	k.netns_ino = dev->nd_net.net->ns.inum;
-	k.ifindex = dev->ifindex;
-	return bpf_map_lookup_elem(&qtop_devs, &k);
+	ifindex = dev->ifindex;
+	if (ifindex < QTOP_DIRECT_IFINDEX) {
+		hit = bpf_map_lookup_elem(&qtop_direct, &ifindex);
+		if (!hit || !*hit)
+			return false;
+		return dev->nd_net.net->ns.inum == netns_ino;
+	} else {
+		struct qtop_dev k = { .netns_ino = netns_ino, .ifindex = ifindex };
+
+		return bpf_map_lookup_elem(&qtop_devs, &k) &&
+		       dev->nd_net.net->ns.inum == netns_ino;
+	}
 }
 
 /*

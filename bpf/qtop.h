@@ -17,13 +17,19 @@
 
 /* Devices traced at once (DEV plus its shard veths, both ends). */
 #define QTOP_MAX_DEVS 1024
+/*
+ * ifindexes below this are looked up in a plain array (the verifier inlines
+ * the lookup: no helper call, no hashing), larger ones in the hash.
+ */
+#define QTOP_DIRECT_IFINDEX 65536
 /* (device, direction, queue) slots: 2 * 256 queues for 64 devices fit. */
 #define QTOP_MAX_SLOTS 32768
 
 /*
- * Filter key. ifindex alone is ambiguous: every network namespace numbers
- * its devices from 1 and the tracepoints fire for all of them, so the
- * namespace's inode number (what stat(/proc/self/ns/net) shows) is part of it.
+ * Filter key for ifindexes >= QTOP_DIRECT_IFINDEX. ifindex alone is
+ * ambiguous: every network namespace numbers its devices from 1 and the
+ * tracepoints fire for all of them, so the namespace's inode number (what
+ * stat(/proc/self/ns/net) shows) is checked too.
  */
 struct qtop_dev {
 	__u32 netns_ino;

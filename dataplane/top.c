@@ -76,6 +76,7 @@ static int add_dev(struct sc_top *t, uint32_t netns, uint32_t ifindex)
 	struct top_dev *d = &t->devs[t->nr_devs];
 	uint8_t one = 1;
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < t->nr_devs; i++)
 		if (t->devs[i].ifindex == ifindex)
@@ -87,7 +88,13 @@ static int add_dev(struct sc_top *t, uint32_t netns, uint32_t ifindex)
 	if (sc_nl_active_queues(t->nl, (int)ifindex, &d->active[SC_TOP_RX],
 				&d->active[SC_TOP_TX]))
 		d->active[SC_TOP_RX] = d->active[SC_TOP_TX] = 0;
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.qtop_devs), &key, &one, BPF_ANY))
+	if (ifindex < QTOP_DIRECT_IFINDEX)
+		err = bpf_map_update_elem(bpf_map__fd(t->skel->maps.qtop_direct), &ifindex, &one,
+					  BPF_ANY);
+	else
+		err = bpf_map_update_elem(bpf_map__fd(t->skel->maps.qtop_devs), &key, &one,
+					  BPF_ANY);
+	if (err)
 		return sc_errf(errno, "%s: add to the qtop filter map: %s", d->name,
 			       strerror(errno));
 	t->nr_devs++;
@@ -119,9 +126,15 @@ int sc_top_open(const uint32_t *ifindexes, unsigned int n, struct sc_top **out)
 	err = sc_nl_open(&t->nl);
 	if (err)
 		goto fail;
-	t->skel = qtop_bpf__open_and_load();
+	t->skel = qtop_bpf__open();
 	if (!t->skel) {
-		err = sc_errf(errno, "qtop: load the tracepoint programs: %s", strerror(errno));
+		err = sc_errf(errno, "qtop: open the tracepoint programs: %s", strerror(errno));
+		goto fail;
+	}
+	t->skel->rodata->netns_ino = netns;
+	err = qtop_bpf__load(t->skel);
+	if (err) {
+		err = sc_errf(-err, "qtop: load the tracepoint programs: %s", strerror(-err));
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
