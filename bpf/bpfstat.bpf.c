@@ -27,6 +27,10 @@ const volatile __u64 pidns_dev;
 const volatile __u64 pidns_ino;
 const volatile __u32 target_tgid;	/* 0: every process ... */
 const volatile __u32 self_tgid;		/* ... but this one (our own reads) */
+/* Also descendants of target_tgid (global pids: only set in the initial pid namespace). */
+const volatile bool tree;
+
+#define TREE_DEPTH 16
 
 struct start {
 	__u64 ts;
@@ -56,9 +60,22 @@ static __always_inline bool watched(void)
 
 	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
 		return false;	/* a task outside our pid namespace: not ours to show */
-	if (target_tgid)
-		return ns.tgid == target_tgid;
-	return ns.tgid != self_tgid;
+	if (!target_tgid)
+		return ns.tgid != self_tgid;
+	if (ns.tgid == target_tgid)
+		return true;
+	if (tree) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		for (int i = 0; i < TREE_DEPTH && t; i++) {
+			t = t->real_parent;
+			if (t && t->tgid == (int)target_tgid)
+				return true;
+			if (t && t->pid <= 1)
+				break;
+		}
+	}
+	return false;
 }
 
 SEC("tp_btf/sys_enter")

@@ -18,6 +18,7 @@
 
 static const struct ctl_opt bpfstat_opts[] = {
 	{ "pid", 'P', "PID", "only this process (default: every process but shardctl)" },
+	{ "tree", 't', NULL, "with --pid: its descendants too (e.g. a script's commands)" },
 	{ "duration", 'd', "S", "seconds to trace (default: until ^C, or until PID exits)" },
 	{ 0 },
 };
@@ -27,10 +28,13 @@ static const char bpfstat_notes[] =
 	"aggregated in the kernel) and prints one log2 histogram in microseconds per\n"
 	"command. Tracing starts when 'tracing' is printed on stderr and ends at\n"
 	"--duration, ^C, or when --pid exits. While it runs, every syscall on the host\n"
-	"pays one hash lookup at exit.\n";
+	"pays one hash lookup at exit. --tree counts the pid's descendants too: to\n"
+	"measure a script, start it waiting (e.g. on a file), trace its pid with\n"
+	"--tree, then let it go.\n";
 
 struct bpfstat_args {
 	unsigned long pid;
+	bool tree;
 	double duration;
 };
 
@@ -51,6 +55,9 @@ static int bpfstat_opt(int key, const char *arg, void *priv)
 		return ctl_parse_uint("bpfstat", "pid", arg, 1, 4194304, &a->pid);
 	case 'd':
 		return ctl_parse_double("bpfstat", "duration", arg, 0.01, 86400, &a->duration);
+	case 't':
+		a->tree = true;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -210,7 +217,9 @@ static int bpfstat_run(int argc, char **argv)
 		return ctl_err(EXIT_USAGE, "bpfstat", "unexpected argument '%s'", argv[idx]);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (sc_bpfstat_open((pid_t)a.pid, &s))
+	if (a.tree && !a.pid)
+		return ctl_err(EXIT_USAGE, "bpfstat", "--tree needs --pid");
+	if (sc_bpfstat_open((pid_t)a.pid, a.tree ? SC_BPFSTAT_TREE : 0, &s))
 		return ctl_fail("bpfstat");
 	fprintf(stderr, "shardctl bpfstat: tracing bpf() calls%s; ^C to stop\n",
 		a.pid ? " of the given pid" : "");

@@ -194,7 +194,7 @@ static int check_run(int argc, char **argv)
 const struct ctl_cmd cmd_check = {
 	.name = "check",
 	.usage_args = "DEV",
-	.summary = "Diagnose shared qdisc root locks, tx locks, softirq trouble and rx imbalance on DEV; exit 3 when action is suggested.",
+	.summary = "Diagnose shared root locks, tx locks, softirq trouble, rx imbalance; exit 3 = act.",
 	.opts = check_opts,
 	.run = check_run,
 };

@@ -76,7 +76,7 @@ static int pid_namespace(uint64_t *dev, uint64_t *ino)
 	return 0;
 }
 
-int sc_bpfstat_open(pid_t pid, struct sc_bpfstat **out)
+int sc_bpfstat_open(pid_t pid, unsigned int flags, struct sc_bpfstat **out)
 {
 	struct sc_bpfstat *s;
 	uint64_t dev = 0, ino = 0;
@@ -89,6 +89,10 @@ int sc_bpfstat_open(pid_t pid, struct sc_bpfstat **out)
 	err = pid_namespace(&dev, &ino);
 	if (err)
 		return err;
+	/* PROC_PID_INIT_INO (include/linux/proc_ns.h): task->tgid is that namespace's pid. */
+	if ((flags & SC_BPFSTAT_TREE) && (!pid || ino != 0xEFFFFFFCU))
+		return sc_errf(EOPNOTSUPP, "bpfstat: following a process tree needs a pid and the "
+					   "initial pid namespace");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return sc_errf(ENOMEM, "bpfstat: out of memory");
@@ -107,6 +111,7 @@ int sc_bpfstat_open(pid_t pid, struct sc_bpfstat **out)
 	s->skel->rodata->pidns_ino = ino;
 	s->skel->rodata->target_tgid = (uint32_t)pid;
 	s->skel->rodata->self_tgid = (uint32_t)getpid();
+	s->skel->rodata->tree = flags & SC_BPFSTAT_TREE;
 	err = bpfstat_bpf__load(s->skel);
 	if (err) {
 		err = sc_errf(-err, "bpfstat: load the raw_syscalls tracepoint programs: %s",

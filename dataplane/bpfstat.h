@@ -36,11 +36,16 @@ struct sc_bpfstat_report {
 
 struct sc_bpfstat;
 
+/* With a pid: its descendants too (children, their children, 16 levels). */
+#define SC_BPFSTAT_TREE (1u << 0)
+
 /*
  * Start timing bpf() calls of process @pid (in the caller's pid namespace),
- * or of every process but the caller when @pid is 0.
+ * or of every process but the caller when @pid is 0. SC_BPFSTAT_TREE
+ * compares global pids, so it needs the caller in the initial pid
+ * namespace (-EOPNOTSUPP otherwise).
  */
-int sc_bpfstat_open(pid_t pid, struct sc_bpfstat **out);
+int sc_bpfstat_open(pid_t pid, unsigned int flags, struct sc_bpfstat **out);
 /* Everything counted since open (cumulative). */
 int sc_bpfstat_read(struct sc_bpfstat *s, struct sc_bpfstat_report *out);
 void sc_bpfstat_report_free(struct sc_bpfstat_report *r);

@@ -76,6 +76,31 @@ for map in array prog_array; do
 	cp "$TMP/bs.out" "$TMP/bs.$map.json"
 done
 
+echo "--tree: a script's children are counted, without --tree they are not"
+# tree_run [--tree]: a bash wrapper runs two mapstress (2 x 1000 updates each)
+# once the start file exists; bpfstat follows the wrapper's pid.
+tree_run() {
+	rm -f "$TMP/go"
+	bash -c 'while [ ! -e "$1" ]; do sleep 0.02; done; "$2" --threads 2 --updates 1000 >/dev/null &&
+		"$2" --threads 2 --updates 1000 >/dev/null' _ "$TMP/go" "$MAPSTRESS" &
+	local w=$!
+	PIDS+=("$w")
+	"$SHARDCTL" bpfstat --pid "$w" "$@" -j >"$TMP/bs.out" 2>"$TMP/bs.err" &
+	local bs=$!
+	PIDS+=("$bs")
+	wait_line "$TMP/bs.err" tracing || fail "bpfstat attaches (tree)" "$(cat "$TMP/bs.err")"
+	touch "$TMP/go"
+	wait "$w"
+	wait "$bs"
+}
+tree_run --tree
+expect_eq "--tree: both children's 4000 updates" \
+	"$(jb '.commands[] | select(.name == "BPF_MAP_UPDATE_ELEM") | .count')" 4000
+tree_run
+expect_eq "without --tree: none (bash itself makes no bpf() calls)" \
+	"$(jb '[.commands[] | select(.name == "BPF_MAP_UPDATE_ELEM")] | length')" 0
+expect_rc "--tree without --pid is a usage error" 2 "$SHARDCTL" bpfstat --tree -d 0.1
+
 echo "a process without bpf() calls shows none"
 sleep 5 & quiet=$!
 PIDS+=("$quiet")
