@@ -50,7 +50,7 @@ all: $(O)/shardctl $(NETNS_BINS) $(UNIT_BINS)
 # One list of packages, used by `make deps`, the README's two commands and CI.
 DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
             libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libjson-c-dev \
-            pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox
+            pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox strace libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -147,6 +147,13 @@ deb:
 	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u O -u SAN \
 		dpkg-buildpackage -us -uc -b -Jauto
 	@ls $(DEB_DIR)/*.deb
+
+# The figures the README records (needs root, about 5 minutes): bench/run,
+# results in bench/results/. shard.bpf.o is named so make keeps it: the
+# benchmark's per-command script loads it with tc.
+bench: deps
+	$(MAKE) all $(O)/bpf/shard.bpf.o
+	O=$(O) bench/run
 
 # libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
 # built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS

@@ -96,7 +96,8 @@ static int parse_pool(char *pool, size_t len, struct sc_ksyms *ks)
 		sc_ksyms_free(ks);
 		return sc_errf(EPERM, "kallsyms: addresses are hidden (kptr_restrict); run as root");
 	}
-	qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
+	if (ks->nr)	/* qsort(NULL, 0) is undefined (UBSan aborts on it) */
+		qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
 	return 0;
 }
 

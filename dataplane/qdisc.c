@@ -22,6 +22,7 @@
 
 #include "dataplane/error.h"
 #include "dataplane/nl.h"
+#include "dataplane/lock.h"
 #include "dataplane/qdisc.h"
 
 #define STATE_MAGIC "SCQDST1"
@@ -713,38 +714,13 @@ out:
 	return err;
 }
 
-/*
- * Serialise changes to one device with other shardctl runs: the same file
- * and protocol as lock_nic() in dataplane/shard.c, so that mq, setup and
- * teardown of one NIC never interleave. That teardown unlinks the file
- * while holding it: after flock() the path must still name our file.
- */
+/* mq, setup and teardown of one NIC take the same lock (dataplane/lock.h). */
 static int lock_device(int ifindex)
 {
-	char path[160];
-	struct stat a, b;
 	uint64_t cookie;
-	int fd, err = sc_netns_cookie(&cookie);
+	int err = sc_netns_cookie(&cookie);
 
-	if (err)
-		return err;
-	if (mkdir(SC_QDISC_STATE_DIR, 0700) && errno != EEXIST)
-		return sc_errf(errno, "%s: %s", SC_QDISC_STATE_DIR, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%llx-%d.lock", SC_QDISC_STATE_DIR,
-		 (unsigned long long)cookie, ifindex);
-	for (;;) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return sc_errf(errno, "%s: %s", path, strerror(errno));
-		if (flock(fd, LOCK_EX)) {
-			err = errno;
-			close(fd);
-			return sc_errf(err, "%s: lock: %s", path, strerror(err));
-		}
-		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			return fd;
-		close(fd);
-	}
+	return err ? err : sc_lock_nic(cookie, ifindex);
 }
 
 /* ---- replay ------------------------------------------------------------------------- */
@@ -1357,7 +1333,7 @@ out:
 	}
 	tree_free(&t);
 	nl_socket_free(sk);
-	close(lock);
+	sc_unlock(lock);
 	return err;
 }
 
@@ -1445,6 +1421,6 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 out:
 	tree_free(&t);
 	nl_socket_free(sk);
-	close(lock);
+	sc_unlock(lock);
 	return err;
 }

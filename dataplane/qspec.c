@@ -69,7 +69,8 @@ static int rate(const char *w, uint64_t *out)
 	double v;
 	int err = parse_unit(w, rate_units, 1e15, "rate", &v);
 
-	*out = (uint64_t)v;
+	if (!err)
+		*out = (uint64_t)v;
 	return err;
 }
 
@@ -78,7 +79,8 @@ static int size32(const char *w, const char *what, uint32_t *out)
 	double v;
 	int err = parse_unit(w, size_units, 4294967295.0, what, &v);
 
-	*out = (uint32_t)v;
+	if (!err)
+		*out = (uint32_t)v;
 	return err;
 }
 
@@ -114,7 +116,8 @@ static int parse_args(struct sc_qspec *q, char **w, int n)
 			err = size32(val, "cburst", &q->cburst);
 		else if (!strcmp(key, "latency") && q->kind == SC_QSPEC_TBF) {
 			err = parse_unit(val, time_units, 4294967295.0, "latency", &d);
-			q->latency_us = (uint32_t)d;
+			if (!err)
+				q->latency_us = (uint32_t)d;
 		} else if (!strcmp(key, "limit") && q->kind == SC_QSPEC_PFIFO) {
 			char *end;
 			unsigned long v;
@@ -180,27 +183,28 @@ int sc_qspec_parse(const char *spec, struct sc_qspec *out)
 	return 0;
 }
 
+/* Canonical text: parses back to the same spec (fields left to defaults are not printed). */
 void sc_qspec_format(const struct sc_qspec *q, char *buf, size_t len)
 {
-	switch (q->kind) {
-	case SC_QSPEC_HTB:
-		snprintf(buf, len, "htb rate %llubit ceil %llubit burst %u cburst %u",
-			 (unsigned long long)q->rate * 8, (unsigned long long)q->ceil * 8, q->burst,
-			 q->cburst);
-		break;
-	case SC_QSPEC_TBF:
-		snprintf(buf, len, "tbf rate %llubit burst %u %s %u",
-			 (unsigned long long)q->rate * 8, q->burst, q->limit ? "limit" : "latency",
-			 q->limit ? q->limit : q->latency_us);
-		break;
-	case SC_QSPEC_PFIFO:
-	case SC_QSPEC_BFIFO:
-		snprintf(buf, len, "%s limit %u", q->kind == SC_QSPEC_PFIFO ? "pfifo" : "bfifo",
-			 q->limit);
-		break;
-	default:
-		snprintf(buf, len, "%s", "");
-	}
+	static const char *const kinds[] = { "", "htb", "tbf", "pfifo", "bfifo" };
+	size_t n;
+
+	buf[0] = '\0';
+	if (q->kind == SC_QSPEC_NONE || len < 2)
+		return;
+	n = (size_t)snprintf(buf, len, "%s", kinds[q->kind]);
+	if (q->rate && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " rate %llubit", (unsigned long long)q->rate * 8);
+	if (q->kind == SC_QSPEC_HTB && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " ceil %llubit", (unsigned long long)q->ceil * 8);
+	if (q->burst && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " burst %u", q->burst);
+	if (q->cburst && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " cburst %u", q->cburst);
+	if (q->latency_us && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " latency %uus", q->latency_us);
+	if (q->limit && n < len)
+		snprintf(buf + n, len - n, " limit %u", q->limit);
 }
 
 static int apply_htb_class(struct nl_sock *sk, int ifindex, const struct sc_qspec *q)

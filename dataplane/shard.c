@@ -20,6 +20,7 @@
 #include "dataplane/fault.h"
 #include "dataplane/nl.h"
 #include "dataplane/shard.h"
+#include "dataplane/lock.h"
 #include "dataplane/qdisc.h"
 #include "dataplane/shard_int.h"
 
@@ -171,7 +172,7 @@ int ensure_bpffs(void)
 	 * missing: a second mount would stack on the first and hide its pins.
 	 * Look again under a lock of no NIC (ifindex 0).
 	 */
-	lock = lock_nic(0, 0);
+	lock = sc_lock_nic(0, 0);
 	if (lock < 0)
 		return lock;
 	if (!statfs(SC_BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
@@ -185,58 +186,8 @@ int ensure_bpffs(void)
 	if (mount("bpf", SC_BPFFS, "bpf", 0, "mode=0700"))
 		err = sc_errf(errno, "mounting bpffs on " SC_BPFFS ": %s", strerror(errno));
 out:
-	unlock_nic(lock);
+	sc_unlock(lock);
 	return err;
-}
-
-static void lock_path(char *buf, size_t len, uint64_t cookie, int ifindex)
-{
-	snprintf(buf, len, SC_RUN_DIR "/%llx-%d.lock", (unsigned long long)cookie, ifindex);
-}
-
-/*
- * Serialise every change to one NIC (bootstrap scripts run setups
- * concurrently). Teardown unlinks the file while holding it, so after
- * flock() the path must still name the file we locked; else retry on the
- * new one.
- */
-int lock_nic(uint64_t cookie, int ifindex)
-{
-	char path[PATH_MAX];
-	struct stat a, b;
-	int fd;
-
-	if (mkdir_p(SC_RUN_DIR, 0700))
-		return -errno;
-	lock_path(path, sizeof(path), cookie, ifindex);
-	for (;;) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return sc_errf(errno, "%s: %s", path, strerror(errno));
-		if (flock(fd, LOCK_EX)) {
-			close(fd);
-			return sc_errf(errno, "%s: lock: %s", path, strerror(errno));
-		}
-		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			return fd;
-		close(fd);
-	}
-}
-
-/* After a teardown: nothing left to serialise; remove the file before letting go. */
-void unlock_nic_remove(int fd, uint64_t cookie, int ifindex)
-{
-	char path[PATH_MAX];
-
-	lock_path(path, sizeof(path), cookie, ifindex);
-	unlink(path);
-	unlock_nic(fd);
-}
-
-void unlock_nic(int fd)
-{
-	if (fd >= 0)
-		close(fd);
 }
 
 /* ---- reading state back from the kernel ---- */

@@ -24,7 +24,6 @@
 
 #define SC_BPFFS "/sys/fs/bpf"
 #define SC_PIN_ROOT SC_BPFFS "/shardctl"
-#define SC_RUN_DIR "/run/shardctl"
 #define SC_GROUP_BASE 0x5c000000u
 #define SC_ALIAS_PREFIX "shardctl "
 #define SC_MAX_TX_QUEUES 4096

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "dataplane/attach.h"
+#include "dataplane/lock.h"
 #include "dataplane/nl.h"
 #include "dataplane/shard.h"
 
@@ -14,9 +15,6 @@ void pin_dir_of(char *buf, size_t len, uint64_t cookie, int ifindex);
 void pin_path(char *buf, size_t len, const char *dir, const char *name);
 int mkdir_p(const char *path, mode_t mode);
 int ensure_bpffs(void);
-int lock_nic(uint64_t cookie, int ifindex);
-void unlock_nic(int fd);
-void unlock_nic_remove(int fd, uint64_t cookie, int ifindex);
 int read_pinned_meta(const char *dir, struct sc_meta *meta);
 int write_pinned_meta(const char *dir, const struct sc_meta *meta);
 void make_alias(char *buf, size_t len, int nic, unsigned int shard, bool ret);

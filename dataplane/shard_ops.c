@@ -694,7 +694,7 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 		sc_shard_names(s.nic.name, i, s.shards[i].name, s.shards[i].peer);
 	}
 	if (!o->dry_run) {
-		lock = lock_nic(s.cookie, s.nic.ifindex);
+		lock = sc_lock_nic(s.cookie, s.nic.ifindex);
 		if (lock < 0) {
 			err = lock;
 			goto out;
@@ -750,7 +750,7 @@ out:
 	if (s.skel)
 		shard_bpf__destroy(s.skel);
 	bpf_object__close(s.user_obj);
-	unlock_nic(lock);
+	sc_unlock(lock);
 	free(s.shards);
 	free(s.made_pair);
 	free(s.made_return);
@@ -832,7 +832,7 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 	struct sc_meta meta = { 0 };
 	int err, lock;
 
-	lock = lock_nic(st->netns_cookie, nic);
+	lock = sc_lock_nic(st->netns_cookie, nic);
 	if (lock < 0)
 		return lock;
 	read_pinned_meta(st->pin_dir, &meta);
@@ -847,9 +847,9 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 		err = sc_fault("teardown:deleted");
 	if (!err) {
 		remove_pins(st->pin_dir);
-		unlock_nic_remove(lock, st->netns_cookie, nic);
+		sc_unlock_remove(lock, st->netns_cookie, nic);
 	} else {
-		unlock_nic(lock);
+		sc_unlock(lock);
 	}
 	return err ? sc_err_wrap(err, "teardown %s", st->dev) : 0;
 }
@@ -952,7 +952,7 @@ int sc_remap(const char *dev, unsigned int rxq, unsigned int shard)
 			      st->nr_shards, st->nr_shards - 1);
 		goto out;
 	}
-	lock = lock_nic(st->netns_cookie, st->ifindex);
+	lock = sc_lock_nic(st->netns_cookie, st->ifindex);
 	if (lock < 0) {
 		err = lock;
 		goto out;
@@ -978,7 +978,7 @@ int sc_remap(const char *dev, unsigned int rxq, unsigned int shard)
 out:
 	if (fd >= 0)
 		close(fd);
-	unlock_nic(lock);
+	sc_unlock(lock);
 	sc_states_free(v, n);
 	return err;
 }

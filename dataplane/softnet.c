@@ -81,7 +81,8 @@ int sc_softnet_parse(const char *text, struct sc_softnet *out)
 		lineno++;
 		line = nl ? nl + 1 : NULL;
 	}
-	qsort(out->cpus, out->nr_cpus, sizeof(*out->cpus), cmp_cpu);
+	if (out->nr_cpus)	/* qsort(NULL, 0) is undefined (UBSan aborts on it) */
+		qsort(out->cpus, out->nr_cpus, sizeof(*out->cpus), cmp_cpu);
 	return 0;
 fail:
 	sc_softnet_free(out);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One lock per NIC for every shardctl change (setup, teardown, remap, mq):
+ * flock on /run/shardctl/<netns cookie>-<ifindex>.lock, so bootstrap scripts
+ * and people running commands concurrently never interleave on one device,
+ * while different devices proceed in parallel.
+ */
+#ifndef SC_LOCK_H
+#define SC_LOCK_H
+
+#include <stdint.h>
+
+#define SC_RUN_DIR "/run/shardctl"
+
+/* Blocks until held; returns the fd to pass to sc_unlock(), or -errno. */
+int sc_lock_nic(uint64_t cookie, int ifindex);
+void sc_unlock(int fd);
+/* Release after a teardown, removing the file (nothing left to serialise). */
+void sc_unlock_remove(int fd, uint64_t cookie, int ifindex);
+
+#endif
