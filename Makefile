@@ -190,10 +190,3 @@ fuzz: fuzz-build
 			-artifact_prefix=$(FUZZ_O)/$$n- $(FUZZ_O)/corpus/$$n tests/fuzz/corpus/$$n || \
 			{ echo "$$n: crash input in $(FUZZ_O)/$$n-*; add it to tests/fuzz/corpus/$$n/"; exit 1; }; \
 	done
-
-# The figures the README records (needs root, about 5 to 12 minutes: it
-# waits while other load runs): bench/run, results in bench/results/.
-# shard.bpf.o is named so make keeps it: the per-command script loads it.
-bench: deps
-	$(MAKE) all $(O)/bpf/shard.bpf.o
-	O=$(O) bench/run
