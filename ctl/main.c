@@ -17,6 +17,7 @@ const struct ctl_cmd *const ctl_commands[] = {
 	&cmd_top,
 	&cmd_softnet,
 	&cmd_bpfstat,
+	&cmd_check,
 	&cmd_contention,
 	&cmd_mq,
 	NULL,

@@ -37,6 +37,18 @@
  * | shardctl_netdev_budget_packets            | gauge   | -                       | softnet|
  * | shardctl_netdev_budget_seconds            | gauge   | -                       | softnet|
  * | shardctl_netdev_max_backlog_packets       | gauge   | -                       | softnet|
+ * | shardctl_setup_complete                   | gauge   | device                  | status |
+ * | shardctl_shards                           | gauge   | device                  | status |
+ * | shardctl_unrecorded_packets_total         | counter | device                  | status |
+ * | shardctl_no_shard_packets_total           | counter | device                  | status |
+ * | shardctl_returned_packets_total           | counter | device                  | status |
+ * | shardctl_shard_spread_ratio               | gauge   | device                  | status |
+ * | shardctl_shard_packets_total              | counter | device, shard, veth     | status |
+ * | shardctl_shard_bytes_total                | counter | device, shard, veth     | status |
+ * | shardctl_shard_veth_tx_packets_total      | counter | device, shard, veth     | status |
+ * | shardctl_shard_qdisc_drops_total          | counter | device, shard, veth     | status |
+ * | shardctl_shard_qdisc_requeues_total       | counter | device, shard, veth     | status |
+ * | shardctl_shard_qdisc_backlog_bytes        | gauge   | device, shard, veth     | status |
  *
  * queue="none" marks rx frames whose driver recorded no rx queue. The
  * softnet counters are 32-bit in the kernel and wrap; rate() treats a wrap
