@@ -226,19 +226,25 @@ int write_pinned_meta(const char *dir, const struct sc_meta *meta)
 	return err;
 }
 
-/* Sum a per-CPU counter slot over all possible CPUs. */
-static void read_counters(int stats_fd, struct sc_counter *sum, unsigned int nslots)
+/*
+ * Sum per-CPU counter slots over all possible CPUs: the rx queues in use
+ * and the extra slots after SC_MAX_RXQ (a full sweep would cost 259
+ * lookups per status, and remap calls status).
+ */
+static void read_counters(int stats_fd, struct sc_counter *sum, unsigned int nr_rxq)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct sc_counter *v;
 
-	memset(sum, 0, nslots * sizeof(*sum));
+	memset(sum, 0, SC_NR_STATS * sizeof(*sum));
 	if (stats_fd < 0 || ncpu <= 0)
 		return;
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return;
-	for (__u32 k = 0; k < nslots; k++) {
+	for (__u32 k = 0; k < SC_NR_STATS; k++) {
+		if (k == nr_rxq && k < SC_MAX_RXQ)
+			k = SC_MAX_RXQ;
 		if (bpf_map_lookup_elem(stats_fd, &k, v))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
@@ -400,7 +406,7 @@ static void fill_rxqs(struct sc_state *st, const char *dir)
 	table_fd = bpf_obj_get(path);
 	pin_path(path, sizeof(path), dir, "stats");
 	stats_fd = bpf_obj_get(path);
-	read_counters(stats_fd, sum, SC_NR_STATS);
+	read_counters(stats_fd, sum, st->nr_rxq);
 	st->unrecorded_packets = sum[SC_STAT_UNRECORDED].packets;
 	st->no_shard_packets = sum[SC_STAT_NO_SHARD].packets;
 	st->returned_packets = sum[SC_STAT_RETURN].packets;
