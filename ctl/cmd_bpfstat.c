@@ -38,14 +38,6 @@ struct bpfstat_args {
 	double duration;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static int bpfstat_opt(int key, const char *arg, void *priv)
 {
 	struct bpfstat_args *a = priv;
@@ -184,7 +176,7 @@ static void wait_done(const struct bpfstat_args *a)
 	int pidfd = a->pid ? (int)syscall(SYS_pidfd_open, (pid_t)a->pid, 0) : -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!stop) {
+	while (!ctl_stop) {
 		nanosleep(&tick, NULL);
 		if (a->pid && pid_gone(pidfd, (pid_t)a->pid))
 			break;
@@ -199,7 +191,6 @@ static void wait_done(const struct bpfstat_args *a)
 
 static int bpfstat_run(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct bpfstat_args a = { 0 };
 	struct sc_bpfstat_report r;
 	struct sc_bpfstat *s;
@@ -215,8 +206,7 @@ static int bpfstat_run(int argc, char **argv)
 	}
 	if (idx != argc)
 		return ctl_err(EXIT_USAGE, "bpfstat", "unexpected argument '%s'", argv[idx]);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_stop();
 	if (a.tree && !a.pid)
 		return ctl_err(EXIT_USAGE, "bpfstat", "--tree needs --pid");
 	if (sc_bpfstat_open((pid_t)a.pid, a.tree ? SC_BPFSTAT_TREE : 0, &s))

@@ -44,14 +44,6 @@ struct softnet_args {
 	bool count_set, prometheus;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static int softnet_opt(int key, const char *arg, void *priv)
 {
 	struct softnet_args *a = priv;
@@ -283,14 +275,6 @@ static int print_prom(const struct sc_softnet_report *r, const struct sc_netcore
 	return err;
 }
 
-static void nap(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
 {
 	struct sc_softnet_advice adv[MAX_ADVICE];
@@ -304,15 +288,15 @@ static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
 	/* Scripts wait for this line: the baseline is taken. */
 	fprintf(stderr, "shardctl softnet: sampling every %g s; ^C prints the current sample and stops\n",
 		a->interval);
-	for (unsigned long i = 0; !stop && (!a->count || i < a->count); i++) {
-		nap(a->interval);
+	for (unsigned long i = 0; !ctl_stop && (!a->count || i < a->count); i++) {
+		ctl_nap(a->interval);
 		if (sc_softnet_watch_sample(w, &r)) {
 			rc = ctl_fail("softnet");
 			break;
 		}
 		nadv = sc_softnet_advise(&r, &nc, adv, MAX_ADVICE);
 		if (a->prometheus) {
-			if ((stop || i + 1 == a->count) && print_prom(&r, &nc))
+			if ((ctl_stop || i + 1 == a->count) && print_prom(&r, &nc))
 				rc = ctl_fail("softnet");
 		} else if (c->json) {
 			print_json(c, &r, &nc, adv, nadv);
@@ -328,7 +312,6 @@ static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
 static int softnet_run(int argc, char **argv)
 {
 	struct softnet_args a = { .interval = 1.0 };
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct ctl_common c;
 	int idx;
 
@@ -345,8 +328,7 @@ static int softnet_run(int argc, char **argv)
 		return ctl_err(EXIT_USAGE, "softnet", "--prometheus and -j exclude each other");
 	if (!a.count_set)
 		a.count = (c.json || a.prometheus) ? 1 : 0;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_stop();
 	return run_loop(&a, &c);
 }
 

@@ -48,14 +48,6 @@ struct top_args {
 	char *also;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static int top_opt(int key, const char *arg, void *priv)
 {
 	struct top_args *a = priv;
@@ -335,15 +327,6 @@ static int print_prom(const struct sc_top_report *r)
 	return err;
 }
 
-/* Sleep @s seconds unless a signal asks to stop. */
-static void nap(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_args *a,
 		    const struct ctl_common *c)
 {
@@ -361,15 +344,15 @@ static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_
 	/* Scripts wait for this line before sending: the window is open now. */
 	fprintf(stderr, "shardctl top: tracing %u device%s; ^C prints the current sample and stops\n",
 		n, n == 1 ? "" : "s");
-	for (unsigned long i = 0; !stop && (!a->count || i < a->count); i++) {
-		nap(a->interval);
+	for (unsigned long i = 0; !ctl_stop && (!a->count || i < a->count); i++) {
+		ctl_nap(a->interval);
 		if (sc_top_sample(t, &r)) {
 			rc = ctl_fail("top");
 			break;
 		}
 		if (a->prometheus) {
 			/* One exposition per file: only the last sample, or the one ^C cut short. */
-			if ((stop || i + 1 == a->count) && print_prom(&r))
+			if ((ctl_stop || i + 1 == a->count) && print_prom(&r))
 				rc = ctl_fail("top");
 		} else if (c->json) {
 			print_json(c, &r);
@@ -386,7 +369,6 @@ out:
 static int top_run(int argc, char **argv)
 {
 	struct top_args a = { .interval = 1.0 };
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct ctl_common c;
 	uint32_t *ifindexes = NULL;
 	unsigned int n = 0;
@@ -408,8 +390,7 @@ static int top_run(int argc, char **argv)
 	rc = collect_devices(argv[idx], &a, &ifindexes, &n);
 	if (rc)
 		goto out;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_stop();
 	rc = run_loop(ifindexes, n, &a, &c);
 out:
 	free(ifindexes);

@@ -8,6 +8,7 @@
 #define SC_CTL_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <json-c/json.h>
 
@@ -66,6 +67,14 @@ int ctl_parse_uint(const char *cmd, const char *what, const char *s, unsigned lo
 		   unsigned long max, unsigned long *out);
 int ctl_parse_double(const char *cmd, const char *what, const char *s, double min,
 		     double max, double *out);
+
+/*
+ * Commands that sample until ^C: SIGINT/SIGTERM set ctl_stop (the sample
+ * in progress is still printed); ctl_nap() sleeps unless it is set.
+ */
+extern volatile sig_atomic_t ctl_stop;
+void ctl_catch_stop(void);
+void ctl_nap(double seconds);
 
 /* Print and release @obj (newline terminated, pretty with -p). */
 void ctl_print_json(const struct ctl_common *common, json_object *obj);

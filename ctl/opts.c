@@ -5,6 +5,8 @@
 #include <string.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <time.h>
 
 #include "ctl/ctl.h"
 #include "dataplane/error.h"
@@ -170,4 +172,28 @@ void ctl_print_json(const struct ctl_common *common, json_object *obj)
 
 	puts(json_object_to_json_string_ext(obj, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
+}
+
+volatile sig_atomic_t ctl_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	ctl_stop = 1;
+}
+
+void ctl_catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void ctl_nap(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
+
+	while (!ctl_stop && nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
