@@ -13,7 +13,13 @@
  * counted and passed to the stack untouched: guessing a shard would hide a
  * driver that does not record rx queues.
  */
-#include "vmlinux.h"
+/*
+ * uapi headers, not vmlinux.h: every __sk_buff field is then a fixed uapi
+ * offset, not a CO-RE relocation, so loading needs no kernel BTF (libbpf
+ * parsing it was 11.8 of setup's 15.1 MiB peak RSS at 64 shards).
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bpf/shard.h"
