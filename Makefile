@@ -50,7 +50,8 @@ all: $(O)/shardctl $(NETNS_BINS) $(UNIT_BINS)
 # One list of packages, used by `make deps`, the README's two commands and CI.
 DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
             libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libjson-c-dev \
-            pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox strace libclang-rt-14-dev
+            pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox strace libclang-rt-14-dev \
+            libcap2-bin groff-base time
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
