@@ -105,14 +105,6 @@ static void print_table(const struct sc_bpfstat_report *r, unsigned long pid)
 		       (unsigned long long)r->missed);
 }
 
-static json_object *jnum(double v)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "%.3f", v);
-	return json_object_new_double_s(v, buf);
-}
-
 static json_object *json_cmd(const struct sc_bpfstat_cmd *c)
 {
 	json_object *o = json_object_new_object(), *h = json_object_new_array();
@@ -123,8 +115,8 @@ static json_object *json_cmd(const struct sc_bpfstat_cmd *c)
 	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "count", json_object_new_uint64(c->count));
 	json_object_object_add(o, "errors", json_object_new_uint64(c->errors));
-	json_object_object_add(o, "avg_us", jnum(c->total_ns / 1e3 / c->count));
-	json_object_object_add(o, "max_us", jnum(c->max_ns / 1e3));
+	json_object_object_add(o, "avg_us", ctl_json_fixed(c->total_ns / 1e3 / c->count, "%.3f"));
+	json_object_object_add(o, "max_us", ctl_json_fixed(c->max_ns / 1e3, "%.3f"));
 	json_object_object_add(o, "p50_us_le",
 			       json_object_new_uint64(sc_bpfstat_percentile_us(c, 50)));
 	json_object_object_add(o, "p99_us_le",
@@ -147,7 +139,7 @@ static void print_json(const struct ctl_common *common, const struct sc_bpfstat_
 {
 	json_object *o = json_object_new_object(), *cmds = json_object_new_array();
 
-	json_object_object_add(o, "duration_s", jnum(r->duration_s));
+	json_object_object_add(o, "duration_s", ctl_json_fixed(r->duration_s, "%.3f"));
 	json_object_object_add(o, "pid", pid ? json_object_new_int64((int64_t)pid) : NULL);
 	json_object_object_add(o, "missed", json_object_new_uint64(r->missed));
 	for (unsigned int i = 0; i < r->nr_cmds; i++)

@@ -92,14 +92,6 @@ static void print_table(const struct sc_softnet_report *r, const struct sc_netco
 	fflush(stdout);
 }
 
-static json_object *jnum(double v)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "%.3f", v);
-	return json_object_new_double_s(v, buf);
-}
-
 static json_object *json_cpu(const struct sc_softnet_rate *c)
 {
 	json_object *o = json_object_new_object();
@@ -111,11 +103,11 @@ static json_object *json_cpu(const struct sc_softnet_rate *c)
 	json_object_object_add(o, "received_rps", json_object_new_uint64(c->delta.received_rps));
 	json_object_object_add(o, "flow_limit", json_object_new_uint64(c->delta.flow_limit));
 	json_object_object_add(o, "backlog_len", json_object_new_uint64(c->delta.backlog_len));
-	json_object_object_add(o, "processed_per_s", jnum(c->processed));
-	json_object_object_add(o, "dropped_per_s", jnum(c->dropped));
-	json_object_object_add(o, "time_squeeze_per_s", jnum(c->time_squeeze));
-	json_object_object_add(o, "received_rps_per_s", jnum(c->received_rps));
-	json_object_object_add(o, "flow_limit_per_s", jnum(c->flow_limit));
+	json_object_object_add(o, "processed_per_s", ctl_json_fixed(c->processed, "%.3f"));
+	json_object_object_add(o, "dropped_per_s", ctl_json_fixed(c->dropped, "%.3f"));
+	json_object_object_add(o, "time_squeeze_per_s", ctl_json_fixed(c->time_squeeze, "%.3f"));
+	json_object_object_add(o, "received_rps_per_s", ctl_json_fixed(c->received_rps, "%.3f"));
+	json_object_object_add(o, "flow_limit_per_s", ctl_json_fixed(c->flow_limit, "%.3f"));
 	json_object_object_add(o, "squeeze_streak", json_object_new_int((int)c->squeeze_streak));
 	json_object_object_add(o, "squeeze_rising", json_object_new_boolean(c->squeeze_rising));
 	return o;
@@ -143,7 +135,7 @@ static void print_json(const struct ctl_common *common, const struct sc_softnet_
 	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
 	json_object *sum = json_object_new_object(), *advice = json_object_new_array();
 
-	json_object_object_add(o, "interval_s", jnum(r->interval_s));
+	json_object_object_add(o, "interval_s", ctl_json_fixed(r->interval_s, "%.3f"));
 	for (unsigned int i = 0; i < r->nr_cpus; i++)
 		json_object_array_add(cpus, json_cpu(&r->cpus[i]));
 	json_object_object_add(o, "cpus", cpus);

@@ -172,24 +172,15 @@ static void print_table(const struct sc_top_report *r)
 	fflush(stdout);
 }
 
-/* Rates to the millipacket: json-c would print every binary digit. */
-static json_object *jnum(double v)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "%.3f", v);
-	return json_object_new_double_s(v, buf);
-}
-
 static json_object *json_queue(const struct sc_top_queue *q)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "queue", q->queue == SC_TOP_QUEUE_UNRECORDED
 						   ? NULL : json_object_new_int(q->queue));
-	json_object_object_add(o, "pps", jnum(q->pps));
-	json_object_object_add(o, "bps", jnum(q->bps));
-	json_object_object_add(o, "avg_bytes", jnum(q->avg_bytes));
+	json_object_object_add(o, "pps", ctl_json_fixed(q->pps, "%.3f"));
+	json_object_object_add(o, "bps", ctl_json_fixed(q->bps, "%.3f"));
+	json_object_object_add(o, "avg_bytes", ctl_json_fixed(q->avg_bytes, "%.3f"));
 	json_object_object_add(o, "interval_packets", json_object_new_uint64(q->delta_packets));
 	json_object_object_add(o, "interval_bytes", json_object_new_uint64(q->delta_bytes));
 	json_object_object_add(o, "packets", json_object_new_uint64(q->packets));
@@ -205,16 +196,16 @@ static json_object *json_group(const struct sc_top_report *r, const struct sc_to
 	json_object_object_add(o, "ifindex", json_object_new_int((int)g->ifindex));
 	json_object_object_add(o, "direction", json_object_new_string(sc_top_dir_name(g->dir)));
 	json_object_object_add(o, "active_queues", json_object_new_int((int)g->active_queues));
-	json_object_object_add(o, "pps", jnum(g->pps));
-	json_object_object_add(o, "bps", jnum(g->bps));
-	json_object_object_add(o, "avg_bytes", jnum(g->avg_bytes));
+	json_object_object_add(o, "pps", ctl_json_fixed(g->pps, "%.3f"));
+	json_object_object_add(o, "bps", ctl_json_fixed(g->bps, "%.3f"));
+	json_object_object_add(o, "avg_bytes", ctl_json_fixed(g->avg_bytes, "%.3f"));
 	json_object_object_add(o, "interval_packets", json_object_new_uint64(g->delta_packets));
 	json_object_object_add(o, "interval_bytes", json_object_new_uint64(g->delta_bytes));
 	json_object_object_add(o, "packets", json_object_new_uint64(g->packets));
 	json_object_object_add(o, "bytes", json_object_new_uint64(g->bytes));
 	json_object_object_add(o, "balance_queues", json_object_new_int((int)g->nr_queues));
-	json_object_object_add(o, "imbalance_max_mean", jnum(g->max_mean));
-	json_object_object_add(o, "imbalance_cv", jnum(g->cv));
+	json_object_object_add(o, "imbalance_max_mean", ctl_json_fixed(g->max_mean, "%.3f"));
+	json_object_object_add(o, "imbalance_cv", ctl_json_fixed(g->cv, "%.3f"));
 	for (unsigned int i = 0; i < r->nr_queues; i++)
 		if (r->queues[i].ifindex == g->ifindex && r->queues[i].dir == g->dir)
 			json_object_array_add(qs, json_queue(&r->queues[i]));
@@ -226,7 +217,7 @@ static void print_json(const struct ctl_common *c, const struct sc_top_report *r
 {
 	json_object *o = json_object_new_object(), *devs = json_object_new_array();
 
-	json_object_object_add(o, "interval_s", jnum(r->interval_s));
+	json_object_object_add(o, "interval_s", ctl_json_fixed(r->interval_s, "%.3f"));
 	json_object_object_add(o, "lost_slots", json_object_new_uint64(r->lost));
 	for (unsigned int g = 0; g < r->nr_groups; g++)
 		json_object_array_add(devs, json_group(r, &r->groups[g]));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "ctl/contention_view.h"
+#include "ctl/ctl.h"
 
 #define MAX_FRAMES_SHOWN 16
 
@@ -255,14 +256,6 @@ void cv_print_report(const struct sc_contention_report *r)
 	print_stacks(r);
 }
 
-static json_object *jdouble(double v, const char *fmt)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), fmt, v);
-	return json_object_new_double_s(v, buf);
-}
-
 static json_object *counts_json(const struct sc_cont_counts *c)
 {
 	json_object *o = json_object_new_object();
@@ -284,7 +277,7 @@ static json_object *sampler_json(const struct sc_contention_report *r)
 
 	json_object_object_add(o, "frequency_hz", json_object_new_int((int)r->frequency));
 	json_object_object_add(o, "online_cpus", json_object_new_int((int)r->online_cpus));
-	json_object_object_add(o, "expected_samples", jdouble(r->expected_samples, "%.0f"));
+	json_object_object_add(o, "expected_samples", ctl_json_fixed(r->expected_samples, "%.0f"));
 	json_object_object_add(o, "counts", counts_json(&r->total));
 	json_object_object_add(o, "stack_lost", json_object_new_uint64(r->stack_lost));
 	json_object_object_add(o, "distinct_stacks", json_object_new_int((int)r->distinct_stacks));
@@ -390,16 +383,16 @@ json_object *cv_report_json(const struct sc_contention_report *r)
 
 	json_object_object_add(o, "dev", json_object_new_string(r->dev));
 	json_object_object_add(o, "ifindex", json_object_new_int(r->ifindex));
-	json_object_object_add(o, "duration_s", jdouble(r->duration_s, "%.3f"));
+	json_object_object_add(o, "duration_s", ctl_json_fixed(r->duration_s, "%.3f"));
 	json_object_object_add(tx, "packets", json_object_new_uint64(r->tx_packets));
 	json_object_object_add(tx, "bytes", json_object_new_uint64(r->tx_bytes));
 	json_object_object_add(tx, "dropped", json_object_new_uint64(r->tx_dropped));
-	json_object_object_add(tx, "pps", jdouble(r->tx_pps, "%.1f"));
-	json_object_object_add(tx, "bps", jdouble(r->tx_bps, "%.0f"));
+	json_object_object_add(tx, "pps", ctl_json_fixed(r->tx_pps, "%.1f"));
+	json_object_object_add(tx, "bps", ctl_json_fixed(r->tx_bps, "%.0f"));
 	json_object_object_add(o, "tx", tx);
 	for (int f = 0; f < NR_FIGS; f++)
 		json_object_object_add(figures, figs[f].key,
-				       fig_known(r, f) ? jdouble(fig_value(r, f), "%.4f") : NULL);
+				       fig_known(r, f) ? ctl_json_fixed(fig_value(r, f), "%.4f") : NULL);
 	json_object_object_add(o, "figures", figures);
 	json_object_object_add(o, "sampler", r->sampled ? sampler_json(r) : NULL);
 	json_object_object_add(o, "lock_events", r->sampled ? lock_events_json(r) : NULL);
@@ -448,11 +441,11 @@ json_object *cv_compare_json(const struct sc_contention_report *a,
 		double ratio;
 
 		json_object_object_add(e, "before", fig_known(a, f) ?
-				       jdouble(fig_value(a, f), "%.4f") : NULL);
+				       ctl_json_fixed(fig_value(a, f), "%.4f") : NULL);
 		json_object_object_add(e, "after", fig_known(b, f) ?
-				       jdouble(fig_value(b, f), "%.4f") : NULL);
+				       ctl_json_fixed(fig_value(b, f), "%.4f") : NULL);
 		json_object_object_add(e, "ratio", ratio_of(a, b, f, &ratio) ?
-				       jdouble(ratio, "%.4f") : NULL);
+				       ctl_json_fixed(ratio, "%.4f") : NULL);
 		json_object_object_add(o, figs[f].key, e);
 	}
 	return o;

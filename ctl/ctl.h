@@ -76,6 +76,12 @@ extern volatile sig_atomic_t ctl_stop;
 void ctl_catch_stop(void);
 void ctl_nap(double seconds);
 
+/*
+ * A JSON number printed with @fmt ("%.3f"): json-c would print every binary
+ * digit of a rate (0.30000000000000004).
+ */
+json_object *ctl_json_fixed(double v, const char *fmt);
+
 /* Print and release @obj (newline terminated, pretty with -p). */
 void ctl_print_json(const struct ctl_common *common, json_object *obj);
 

@@ -165,6 +165,14 @@ bad:
 	return EXIT_USAGE;
 }
 
+json_object *ctl_json_fixed(double v, const char *fmt)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), fmt, v);
+	return json_object_new_double_s(v, buf);
+}
+
 void ctl_print_json(const struct ctl_common *common, json_object *obj)
 {
 	int flags = common->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED

@@ -16,8 +16,35 @@ export O
 : "${RESULTS:=/dev/stderr}"
 T_NAME=$(basename "$0" .sh)
 
+FAILS=0
 pass() { echo "PASS $T_NAME: $1" >>"$RESULTS"; echo "  ok   $1"; }
-fail() { echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
+
+# Suites that report "N tried, N held": a case holds when none of the
+# assertions between case_begin and case_end failed.
+TRIED=0 HELD=0 BAD=""
+case_begin() { TRIED=$((TRIED + 1)); F0=$FAILS; echo "-- $1"; }
+case_end() { if [ "$FAILS" -eq "$F0" ]; then HELD=$((HELD + 1)); else BAD="$BAD [$1]"; fi; }
+
+# loaded SECONDS OUT CMD...: run CMD (stdout to OUT, stderr to $TMP/err)
+# while netns/contended.sh's two pinned senders load nic0 in $NS for
+# SECONDS; SENDERS_MIN is then the lower of the senders' CPU shares (%),
+# so a caller can tell a starved run from a real reading.
+LOAD_PID=
+loaded() {
+	local seconds=$1 out=$2 rc
+	shift 2
+	O=$O "$TOP/netns/contended.sh" load "$NS" --duration "$seconds" -j >"$TMP/load.json" 2>/dev/null &
+	LOAD_PID=$!
+	sleep 1
+	"$@" >"$out" 2>"$TMP/err"
+	rc=$?
+	wait "$LOAD_PID"
+	LOAD_PID=
+	SENDERS_MIN=$(jq '[.threads[].cpu_pct] | min | floor' "$TMP/load.json" 2>/dev/null)
+	SENDERS_MIN=${SENDERS_MIN:-0}
+	return $rc
+}
 
 # expect_eq NAME GOT WANT
 expect_eq() {

@@ -24,13 +24,9 @@ trap cleanup EXIT
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 "$TESTBED" up "$NS1" --queues 1 || { fail "testbed up (1 queue)" "could not build the testbed"; exit 1; }
 
-FAILS=0
-eval "lib_$(declare -f fail)"
-fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
 PINS=/sys/fs/bpf/shardctl
 COOKIE=$(in_ns "$TOP/$O/netns/nscookie")
 
-TRIED=0 HELD=0 BAD=""
 # bad NAME RC REGEX CMD...: CMD runs in $NS; exit RC, stderr matching REGEX,
 # snapshot equal to $REF.
 bad() {

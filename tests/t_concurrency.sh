@@ -22,11 +22,7 @@ cleanup() {
 trap cleanup EXIT
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
-FAILS=0
-eval "lib_$(declare -f fail)"
-fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
 start=$(snapshot)
-TRIED=0 HELD=0 BAD=""
 
 # start_sc NAME [POINT] ARGS...: shardctl ARGS in the background (stdout in
 # $TMP/NAME.out, stderr in .err); with POINT, wait until it stopped there.
@@ -78,8 +74,6 @@ nothing_now() {
 	expect_eq "$1: status says nothing is set up" "$(sc status nic0 -j | jq -r length)" 0
 	expect_snapshot "$1: the host is as at the start" "$start"
 }
-case_begin() { TRIED=$((TRIED + 1)); F0=$FAILS; echo "-- $1"; }
-case_end() { if [ "$FAILS" -eq "$F0" ]; then HELD=$((HELD + 1)); else BAD="$BAD [$1]"; fi; }
 reset() { sc teardown >/dev/null 2>&1; }
 
 c="setup || setup"

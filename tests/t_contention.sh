@@ -21,7 +21,6 @@ CONTENDED=$TOP/netns/contended.sh
 TMP=$(mktemp -d /tmp/t_contention.XXXXXX)
 FLOOR_PCT=5
 MIN_SENDER_PCT=60
-LOAD_PID=
 
 cleanup() {
 	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
@@ -30,23 +29,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-# loaded OUT CMD...: run CMD (stdout to OUT) while both senders load nic0;
-# SENDERS_MIN is then the lower of the two senders' CPU shares (%).
-loaded() {
-	local out=$1 rc
-	shift
-	O=$O "$CONTENDED" load "$NS" --duration 7 -j >"$TMP/load.json" 2>/dev/null &
-	LOAD_PID=$!
-	sleep 1
-	"$@" >"$out" 2>"$TMP/err"
-	rc=$?
-	wait "$LOAD_PID"
-	LOAD_PID=
-	SENDERS_MIN=$(jq '[.threads[].cpu_pct] | min | floor' "$TMP/load.json" 2>/dev/null)
-	SENDERS_MIN=${SENDERS_MIN:-0}
-	return $rc
-}
 
 # bpf/contention.bpf.c's programs are all named sc_cont_*.
 count_progs() { bpftool prog show 2>/dev/null | grep -c " name sc_cont_"; }
@@ -64,7 +46,7 @@ expect_match "unknown device is named" "$ERR" "nosuch0: no such device"
 echo "== contention: the shared htb root under two senders"
 progs_before=$(count_progs)
 for attempt in 1 2 3 4; do
-	loaded "$TMP/c.json" sc contention nic0 -d 4 -j
+	loaded 7 "$TMP/c.json" sc contention nic0 -d 4 -j
 	rc=$?
 	[ "$rc" -ne 0 ] && break
 	[ "$SENDERS_MIN" -ge "$MIN_SENDER_PCT" ] && break
@@ -94,11 +76,11 @@ expect_ge "while measuring, its programs are loaded (the count above can see the
 wait $!
 
 echo "== contention: counters only, human output"
-loaded "$TMP/c0.json" sc contention nic0 -d 1 --frequency 0 -j
+loaded 7 "$TMP/c0.json" sc contention nic0 -d 1 --frequency 0 -j
 expect_eq "--frequency 0 runs no sampler" "$(jq '.sampler' "$TMP/c0.json")" null
 expect_eq "--frequency 0 has no lock share" "$(jq '.figures.qdisc_lock_pct' "$TMP/c0.json")" null
 expect_ge "--frequency 0 still counts qdisc packets" "$(jq '.qdiscs[0].packets' "$TMP/c0.json")" 1
-loaded "$TMP/c.txt" sc contention nic0 -d 1 -t 1
+loaded 7 "$TMP/c.txt" sc contention nic0 -d 1 -t 1
 out=$(cat "$TMP/c.txt")
 expect_match "human report shows the share" "$out" "qdisc lock spin +[0-9.]+% of CPU time"
 expect_match "human report shows the qdisc table" "$out" "htb +1: +root"

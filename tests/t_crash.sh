@@ -22,12 +22,8 @@ cleanup() {
 trap cleanup EXIT
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
-FAILS=0
-eval "lib_$(declare -f fail)"
-fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
 
 start=$(snapshot)
-TRIED=0 HELD=0 BAD=""
 
 # kill_at LABEL POINT ARGS...: run `shardctl ARGS` paused at POINT, SIGKILL it there.
 kill_at() {

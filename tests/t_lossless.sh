@@ -24,10 +24,7 @@ cleanup() {
 trap cleanup EXIT
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
-TRIED=0 HELD=0 SUMMARY=()
-FAILS=0
-eval "lib_$(declare -f fail)"
-fail() { FAILS=$((FAILS + 1)); lib_fail "$@"; }
+SUMMARY=()
 
 rx_packets() { in_ns ip -s -j link show nic0 | jq -r '.[0].stats64.rx.packets'; }
 # Start traffic into all 4 queues and return once frames reach nic0.
@@ -55,7 +52,6 @@ redirected() {
 	bpftool map dump pinned "$1" -j |
 		jq '[.[] | select(.formatted.key < 4) | .formatted.values[].value.packets] | add'
 }
-case_begin() { TRIED=$((TRIED + 1)); F0=$FAILS; echo "-- $1"; }
 case_end() { [ "$FAILS" -eq "$F0" ] && HELD=$((HELD + 1)); SUMMARY+=("$1: $2"); }
 
 before=$(snapshot)

@@ -16,7 +16,6 @@ CONTENDED=$TOP/netns/contended.sh
 TMP=$(mktemp -d /tmp/t_mq.XXXXXX)
 FLOOR_PCT=5
 MIN_SENDER_PCT=60
-LOAD_PID=
 
 cleanup() {
 	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
@@ -44,21 +43,6 @@ tree() {
 
 state_files() { find /run/shardctl -maxdepth 1 -name 'qdisc-*' 2>/dev/null | sort; }
 
-loaded() {
-	local out=$1 rc
-	shift
-	O=$O "$CONTENDED" load "$NS" --duration 9 -j >"$TMP/load.json" 2>/dev/null &
-	LOAD_PID=$!
-	sleep 1
-	"$@" >"$out" 2>"$TMP/err"
-	rc=$?
-	wait "$LOAD_PID"
-	LOAD_PID=
-	SENDERS_MIN=$(jq '[.threads[].cpu_pct] | min | floor' "$TMP/load.json" 2>/dev/null)
-	SENDERS_MIN=${SENDERS_MIN:-0}
-	return $rc
-}
-
 O=$O "$CONTENDED" up "$NS" || { fail "contended testbed" "cannot build $NS"; exit 1; }
 ORIG=$(tree)
 STATES=$(state_files)
@@ -73,7 +57,7 @@ expect_eq "... and left no state file" "$(state_files)" "$STATES"
 
 echo "== mq: before and after under two senders"
 for attempt in 1 2 3 4; do
-	loaded "$TMP/m.json" sc mq nic0 -d 3 -j
+	loaded 9 "$TMP/m.json" sc mq nic0 -d 3 -j
 	rc=$?
 	[ "$rc" -ne 0 ] && break
 	[ "$SENDERS_MIN" -ge "$MIN_SENDER_PCT" ] && break
