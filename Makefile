@@ -51,13 +51,20 @@ all: $(O)/shardctl $(NETNS_BINS) $(UNIT_BINS)
 DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
             libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libjson-c-dev \
             pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox strace libclang-rt-14-dev \
-            libcap2-bin groff-base time
+            libcap2-bin groff-base time ethtool
+# The VM harness (netns/vm/): QEMU, a static busybox for the guest's
+# initramfs, kmod for depmod/modprobe on Debian's kernel package. Without
+# recommends: QEMU's would pull in a desktop's worth of display libraries.
+VM_PKGS  := qemu-system-x86 busybox-static kmod
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
+	@for list in "$(DEB_PKGS)" "--no-install-recommends $(VM_PKGS)"; do \
+		missing=$$(for p in $$list; do case $$p in -*) continue;; esac; \
+			dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+		[ -n "$$missing" ] || continue; \
 		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+		opts=$$(case "$$list" in --no-install-recommends*) echo --no-install-recommends;; esac); \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$opts $$missing >/dev/null; } || exit 1; \
+	done
 
 $(O)/vmlinux.h:
 	@mkdir -p $(@D)

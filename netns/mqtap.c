@@ -37,7 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <net/ethernet.h>
 
 #include <json-c/json.h>
 #include <netlink/netlink.h>
@@ -717,6 +719,16 @@ struct traffic_opts {
 	double timeout, duration;
 	enum mq_kind kind;
 	bool no_read, json, size_set;
+	/*
+	 * --packet DEV: the TAP's queues are held by someone else (QEMU, for
+	 * the VM harness), so frames are sent and read through one AF_PACKET
+	 * socket on DEV; tun then picks the queue by flow hash, as it does for
+	 * any frame the kernel transmits on it.
+	 */
+	const char *packet_dev;
+	bool have_dmac;
+	uint8_t dmac[6];
+	unsigned long streams;
 };
 
 static void traffic_usage(FILE *f)
@@ -738,6 +750,12 @@ static void traffic_usage(FILE *f)
 		"  --duration S         send for S seconds instead of --count (max %d)\n"
 		"  --threads-cpus LIST  one sender thread pinned per CPU, queues split between them\n"
 		"  --no-read            only send (for send-rate measurements)\n"
+		"  --packet DEV         send and read through an AF_PACKET socket on DEV instead\n"
+		"                       of a holder's queues (a TAP that QEMU holds); tun then\n"
+		"                       chooses the queue by flow hash\n"
+		"  --dmac MAC           destination MAC (default: DEV's own; a guest NIC's with\n"
+		"                       --packet)\n"
+		"  --streams N          with --packet: tagged streams of --flows flows (default 1)\n"
 		"  -j, --json           JSON report\n\n"
 		"Exit status: 0 every frame came back intact, 1 frames lost, corrupted or\n"
 		"duplicated (or a run-time error), 2 usage error.\n",
@@ -789,6 +807,16 @@ static int traffic_opt(struct traffic_opts *o, int c, const char *arg)
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'P':
+		o->packet_dev = arg;
+		return 0;
+	case 'M':
+		o->have_dmac = sscanf(arg, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &o->dmac[0],
+				      &o->dmac[1], &o->dmac[2], &o->dmac[3], &o->dmac[4],
+				      &o->dmac[5]) == 6;
+		return o->have_dmac ? 0 : errf(EXIT_USAGE, "--dmac: bad MAC '%s'", arg);
+	case 'S':
+		return parse_ulong("--streams", arg, 1, MQ_MAX_QUEUES, &o->streams);
 	default:
 		traffic_usage(stderr);
 		return EXIT_USAGE;
@@ -810,6 +838,9 @@ static int traffic_parse(int argc, char **argv, struct traffic_opts *o)
 		{ "threads-cpus", required_argument, NULL, 'T' },
 		{ "no-read", no_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "packet", required_argument, NULL, 'P' },
+		{ "dmac", required_argument, NULL, 'M' },
+		{ "streams", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -830,6 +861,16 @@ static int traffic_parse(int argc, char **argv, struct traffic_opts *o)
 	}
 	if (!valid_name(o->ns, NAME_MAX - 16))
 		return errf(EXIT_USAGE, "--ns: bad namespace name '%s'", o->ns);
+	if (o->packet_dev && !valid_name(o->packet_dev, IFNAMSIZ - 1))
+		return errf(EXIT_USAGE, "--packet: bad interface name '%s'", o->packet_dev);
+	if (o->streams > 1 && !o->packet_dev)
+		return errf(EXIT_USAGE, "--streams: only with --packet");
+	if (o->have_queues && o->packet_dev)
+		return errf(EXIT_USAGE, "--queues: not with --packet (tun picks the queue)");
+	if (o->ncpus > 0 && o->packet_dev)
+		return errf(EXIT_USAGE, "--threads-cpus: not with --packet");
+	if (!o->streams)
+		o->streams = 1;
 	if (!o->size_set)
 		o->size = o->kind == MQ_JUMBO ? 8000 : 64;
 	if (o->kind == MQ_FRAG && o->size < MQ_MIN_FRAG_PAYLOAD)
@@ -876,7 +917,7 @@ struct run {
 	unsigned int nfds;
 	struct mq_frame_cfg fc;
 	struct txq *txq;
-	unsigned int ntxq;
+	unsigned int ntxq, nstreams;
 	int qmap[MQ_MAX_QUEUES];	/* TAP queue -> index in txq, or -1 */
 	uint64_t seq_cap;		/* seqs at or above this cannot be ours */
 	struct sender *snd;
@@ -1045,6 +1086,35 @@ static int holder_fds(struct run *r)
 	return fds_check(r, pid);
 }
 
+/*
+ * One socket sends and reads: PACKET_IGNORE_OUTGOING (4.20) keeps our own
+ * frames out of the read side, and a large receive buffer keeps a burst of
+ * returns from being dropped before the reader gets to it.
+ */
+static int packet_open(struct run *r)
+{
+	const char *dev = r->o->packet_dev;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int s, one = 1, rcvbuf = 32 << 20;
+
+	sll.sll_ifindex = (int)if_nametoindex(dev);
+	if (!sll.sll_ifindex)
+		return errf(-1, "%s in %s: %s", dev, r->o->ns, strerror(errno));
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (s < 0)
+		return errf(-1, "AF_PACKET socket: %s", strerror(errno));
+	r->fds[0] = s;
+	r->nfds = 1;
+	if (setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)))
+		return errf(-1, "%s: PACKET_IGNORE_OUTGOING: %s", dev, strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)))
+		return errf(-1, "%s: bind: %s", dev, strerror(errno));
+	r->dev = dev;
+	return 0;
+}
+
 static int tap_info(struct run *r)
 {
 	struct nl_sock *sk;
@@ -1060,7 +1130,7 @@ static int tap_info(struct run *r)
 		return err;
 	if (!li.up)
 		return errf(-1, "%s in %s: link is down", r->dev, r->o->ns);
-	memcpy(r->fc.dmac, li.mac, 6);
+	memcpy(r->fc.dmac, r->o->have_dmac ? r->o->dmac : li.mac, 6);
 	r->mtu = li.mtu;
 	return 0;
 }
@@ -1335,16 +1405,18 @@ static int run_queues(struct run *r)
 			return errf(-1, "--queues: queue %u: %s in %s has only %u queues", q, r->dev,
 				    o->ns, r->nfds);
 	}
-	r->txq = calloc(r->nfds, sizeof(*r->txq));
+	/* With --packet, the "queues" are tagged streams written to one socket. */
+	r->nstreams = o->packet_dev ? (unsigned int)o->streams : r->nfds;
+	r->txq = calloc(r->nstreams, sizeof(*r->txq));
 	if (!r->txq)
 		return errf(-1, "out of memory");
-	for (q = 0; q < r->nfds; q++) {
+	for (q = 0; q < r->nstreams; q++) {
 		struct txq *t = &r->txq[r->ntxq];
 
 		if (o->have_queues && !o->queues_set[q])
 			continue;
 		t->q = q;
-		t->fd = r->fds[q];
+		t->fd = r->fds[o->packet_dev ? 0 : q];
 		t->out = calloc(r->nfds, sizeof(*t->out));
 		if (!t->out)
 			return errf(-1, "out of memory");
@@ -1414,7 +1486,8 @@ static int run_setup(struct run *r)
 
 	r->fc = (struct mq_frame_cfg){ .kind = o->kind, .nonce = run_nonce(),
 				       .size = (uint32_t)o->size, .flows = (uint32_t)o->flows };
-	if (enter_netns(o->ns) || holder_fds(r) || tap_info(r) || run_queues(r) ||
+	if (enter_netns(o->ns) || (o->packet_dev ? packet_open(r) : holder_fds(r)) ||
+	    tap_info(r) || run_queues(r) ||
 	    run_senders(r))
 		return -1;
 	/* Seqs are 32 bits on the wire: a queue stops before its seq would wrap. */
@@ -1435,7 +1508,7 @@ static void run_free(struct run *r)
 {
 	for (unsigned int i = 0; i < r->nfds; i++)
 		close(r->fds[i]);
-	for (unsigned int i = 0; r->txq && i < r->nfds; i++) {
+	for (unsigned int i = 0; r->txq && i < r->nstreams; i++) {
 		free(r->txq[i].out);
 		free(r->txq[i].seen);
 	}
