@@ -55,6 +55,7 @@ struct {
  */
 #define SCRATCH_MASK 127
 _Static_assert(SCRATCH_MASK + 1 > SC_CONT_STACK_DEPTH, "scratch must hold a whole stack");
+_Static_assert((SC_CONT_NEST & (SC_CONT_NEST - 1)) == 0, "nest indexes are masked: a power of 2");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -212,6 +213,7 @@ int BPF_PROG(sc_cont_begin, void *lock, unsigned int flags)
 	d = n->depth;
 	if (d >= SC_CONT_NEST)
 		return 0;
+	d &= SC_CONT_NEST - 1;	/* same 6.1 verifier bound as in sc_cont_end */
 	n->waits[d].lock = (__u64)lock;
 	n->waits[d].flags = flags;
 	n->waits[d].start_ns = bpf_ktime_get_ns();
@@ -237,7 +239,12 @@ int BPF_PROG(sc_cont_end, void *lock, int ret)
 		/* Sleeping locks end here too; only count spin ends we missed. */
 		return 0;
 	}
-	d--;
+	/*
+	 * The mask is no-op arithmetic for the values that reach it, but the
+	 * 6.1 verifier loses the bound of d - 1 across clang's 32-bit
+	 * zero-extension ("R3 unbounded memory access"); 6.18's does not.
+	 */
+	d = (d - 1) & (SC_CONT_NEST - 1);
 	if (n->waits[d].lock != key) {
 		if (enabled)
 			st->lock_unmatched++;

@@ -5,7 +5,9 @@
  * the private flag dev->lltx (include/linux/netdevice.h), which nothing
  * reports to user space. BPF_PROG_TEST_RUN of a tc program with
  * ctx->ifindex set builds an skb on that device (net/bpf/test_run.c), and
- * bpf_cast_to_kern_ctx() (6.3+) gives the typed sk_buff to read it from.
+ * bpf_cast_to_kern_ctx() (6.2+) gives the typed sk_buff to read it from.
+ * Older kernels do without this probe: they still have ethtool's
+ * "tx-lockless" string (dataplane/check.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -118,6 +118,8 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 		json_object_object_add(e, "kind", json_object_new_string(d->kind));
 		json_object_object_add(e, "tx_queues", json_object_new_int(d->tx_queues));
 		json_object_object_add(e, "lltx", d->lltx < 0 ? NULL : json_object_new_boolean(d->lltx));
+		json_object_object_add(e, "lltx_from",
+				       d->lltx_from ? json_object_new_string(d->lltx_from) : NULL);
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(o, "path", a);

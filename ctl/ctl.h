@@ -23,6 +23,7 @@ struct ctl_common {
 	bool json;
 	bool pretty;
 	bool help;
+	int verbose;	/* -v count */
 };
 
 struct ctl_opt {

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl/ctl.h"
+#include "dataplane/log.h"
 
 const struct ctl_cmd *const ctl_commands[] = {
 	&cmd_setup,
@@ -38,7 +39,7 @@ static void print_help(FILE *f)
 		   "qdisc root lock is shared between CPUs.\n\nCommands:\n");
 	for (const struct ctl_cmd *const *c = ctl_commands; *c; c++)
 		fprintf(f, "  %-11s %s\n", (*c)->name, (*c)->summary);
-	fprintf(f, "\nCommon options: -j/--json, -p/--pretty, -h/--help.\n"
+	fprintf(f, "\nCommon options: -j/--json, -p/--pretty, -v/--verbose, -h/--help.\n"
 		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -58,7 +59,8 @@ int main(int argc, char **argv)
 		print_version();
 		return EXIT_OK;
 	}
-	/* libbpf's own warnings would duplicate ours; keep only errors it alone knows. */
+	/* libbpf stays silent unless -v: every failure already has our own sentence. */
+	sc_log_set_verbosity(0);
 	for (const struct ctl_cmd *const *c = ctl_commands; *c; c++)
 		if (!strcmp((*c)->name, name))
 			return (*c)->run(argc - 1, argv + 1);

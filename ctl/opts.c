@@ -10,12 +10,14 @@
 
 #include "ctl/ctl.h"
 #include "dataplane/error.h"
+#include "dataplane/log.h"
 
 #define MAX_OPTS 48
 
 static const struct ctl_opt common_opts[] = {
 	{ "json", 'j', NULL, "print JSON" },
 	{ "pretty", 'p', NULL, "print indented JSON (implies -j)" },
+	{ "verbose", 'v', NULL, "show libbpf's warnings; -vv adds its debug output and verifier logs" },
 	{ "help", 'h', NULL, "show this help" },
 	{ 0 },
 };
@@ -84,6 +86,9 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_commo
 			break;
 		case 'p':
 			common->json = common->pretty = true;
+			break;
+		case 'v':
+			sc_log_set_verbosity(++common->verbose);
 			break;
 		case 'h':
 			common->help = true;

@@ -16,18 +16,6 @@
 #include "dataplane/attach.h"
 #include "dataplane/error.h"
 
-bool sc_tcx_supported(int prog_fd, int ifindex)
-{
-	int fd = bpf_link_create(prog_fd, ifindex, SC_BPF_TCX_INGRESS, NULL);
-
-	/* The probe link lives only as long as this fd: it never sees a frame it keeps. */
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
-	return false;
-}
-
 int sc_tcx_attach(int prog_fd, int ifindex, bool egress, const char *pin)
 {
 	int fd, err;

@@ -30,9 +30,6 @@ struct sc_hook_prog {
 	char tc_kind[16];	/* "bpf", "u32", ... (non-BPF filters have prog_id 0) */
 };
 
-/* Whether the kernel has tcx (probed once with a real link on loopback-free terms). */
-bool sc_tcx_supported(int prog_fd, int ifindex);
-
 /* tcx: create a link on @ifindex's ingress (or egress) and pin it at @pin. */
 int sc_tcx_attach(int prog_fd, int ifindex, bool egress, const char *pin);
 /* Replace the program behind a pinned tcx link atomically (BPF_LINK_UPDATE). */

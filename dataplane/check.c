@@ -11,6 +11,7 @@
 
 #include "dataplane/check.h"
 #include "dataplane/error.h"
+#include "dataplane/kernel.h"
 #include "dataplane/nl.h"
 #include "dataplane/top.h"
 #include "bpf/devprobe.h"
@@ -75,7 +76,7 @@ static int probe_open(struct devprobe_bpf **out)
 {
 	*out = devprobe_bpf__open_and_load();
 	if (!*out)
-		return sc_errf(errno, "device probe: load (needs bpf_cast_to_kern_ctx, 6.3+): %s",
+		return sc_errf(errno, "device probe: load (needs bpf_cast_to_kern_ctx, 6.2+): %s",
 			       strerror(errno));
 	return 0;
 }
@@ -94,8 +95,30 @@ int sc_check_dev_probe(int ifindex, int *lltx, int *tx_queues, int *rx_queues)
 
 /* ---- facts ---------------------------------------------------------------------- */
 
-static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct rtnl_link *l,
-		    const char *role)
+/*
+ * Without the probe (kernels before bpf_cast_to_kern_ctx, 6.2): ethtool's
+ * "tx-lockless" string, which every such kernel still has (it left in 6.12),
+ * and the active tx queues from netlink/ethtool, or the allocated count
+ * when that is 1 (a device with one tx queue can activate no more).
+ */
+static void dev_facts_fallback(struct sc_nl *nl, struct rtnl_link *l, struct sc_check_dev *d)
+{
+	unsigned int rx, tx;
+	bool on;
+
+	if (!sc_ethtool_feature(d->ifindex, "tx-lockless", &on)) {
+		d->lltx = on;
+		d->lltx_from = "ethtool";
+	}
+	if (rtnl_link_get_num_tx_queues(l) == 1)
+		d->tx_queues = 1;
+	else if (nl && !sc_nl_active_queues(nl, d->ifindex, &rx, &tx))
+		d->tx_queues = (int)tx;
+	sc_clear_error();
+}
+
+static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct sc_nl *nl,
+		    struct rtnl_link *l, const char *role)
 {
 	struct sc_check_dev *d;
 	int ifindex = rtnl_link_get_ifindex(l), txq = -1;
@@ -113,8 +136,12 @@ static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct
 	d->role = role;
 	d->lltx = -1;
 	d->tx_queues = -1;
-	if (probe && !probe_run(probe, ifindex, &d->lltx, &txq, NULL))
+	if (probe && !probe_run(probe, ifindex, &d->lltx, &txq, NULL)) {
 		d->tx_queues = txq;
+		d->lltx_from = d->lltx >= 0 ? "net_device" : NULL;
+		return;
+	}
+	dev_facts_fallback(nl, l, d);
 }
 
 /* IFLA_LINK names a lower device, except for veth (the peer) and links into another namespace. */
@@ -135,7 +162,7 @@ static int lower_of(struct rtnl_link *l)
  * through it (uppers, master): a single-queue device without LLTX anywhere
  * there serialises the CPUs that transmit through it.
  */
-static int gather_path(struct sc_check_facts *f, struct devprobe_bpf *probe)
+static int gather_path(struct sc_check_facts *f, struct devprobe_bpf *probe, struct sc_nl *nl)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_cache *cache = NULL;
@@ -157,26 +184,26 @@ static int gather_path(struct sc_check_facts *f, struct devprobe_bpf *probe)
 		err = sc_errf(ENODEV, "%s: no such device", f->dev);
 		goto out;
 	}
-	add_dev(f, probe, dev, "device");
+	add_dev(f, probe, nl, dev, "device");
 	for (lower = lower_of(dev), depth = 0; lower && depth < 4; depth++) {
 		l = rtnl_link_get(cache, lower);
 		if (!l)
 			break;
-		add_dev(f, probe, l, "lower");
+		add_dev(f, probe, nl, l, "lower");
 		lower = lower_of(l);
 		rtnl_link_put(l);
 	}
 	if (rtnl_link_get_master(dev) && (l = rtnl_link_get(cache, rtnl_link_get_master(dev)))) {
-		add_dev(f, probe, l, "master");
+		add_dev(f, probe, nl, l, "master");
 		rtnl_link_put(l);
 	}
 	rtnl_link_put(dev);
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		l = (struct rtnl_link *)o;
 		if (lower_of(l) == f->ifindex)
-			add_dev(f, probe, l, "upper");
+			add_dev(f, probe, nl, l, "upper");
 		else if (rtnl_link_get_master(l) == f->ifindex)
-			add_dev(f, probe, l, "port");
+			add_dev(f, probe, nl, l, "port");
 	}
 	err = 0;
 out:
@@ -358,6 +385,7 @@ int sc_check(const struct sc_check_opts *o, struct sc_check_report *out)
 {
 	struct sc_check_facts *f = &out->facts;
 	struct devprobe_bpf *probe = NULL;
+	struct sc_nl *nl = NULL;
 	uint32_t *shards = NULL;
 	int err;
 
@@ -371,11 +399,16 @@ int sc_check(const struct sc_check_opts *o, struct sc_check_report *out)
 		err = gather_qdisc(f);
 	if (err)
 		return sc_err_wrap(err, "check %s", o->dev);
-	/* Without the probe the LLTX facts are unknown; the rest still stands. */
-	if (probe_open(&probe))
+	/* Without the probe, ethtool and netlink tell what they can; the rest still stands. */
+	if (!sc_kernel_has_btf_func("bpf_cast_to_kern_ctx") || probe_open(&probe)) {
 		probe = NULL;
-	err = gather_path(f, probe);
+		sc_clear_error();
+		if (sc_nl_open(&nl))
+			nl = NULL;
+	}
+	err = gather_path(f, probe, nl);
 	devprobe_bpf__destroy(probe);
+	sc_nl_close(nl);
 	if (err)
 		return err;
 	err = sc_top_shard_devices((uint32_t)f->ifindex, &shards, &f->nr_shards);
@@ -559,8 +592,8 @@ static void judge_path(const struct sc_check_facts *f, struct sc_check_report *r
 		return;
 	x = finding(r, "tx_lock", unknown ? SC_CHECK_INFO : SC_CHECK_OK);
 	snprintf(x->evidence, sizeof(x->evidence), "transmit path: %s%s", seen,
-		 unknown ? "; tx-lockless unknown where marked '?' (kernel without "
-			   "bpf_cast_to_kern_ctx)" : "");
+		 unknown ? "; tx-lockless unknown where marked '?' (neither a BPF probe of "
+			   "struct net_device nor ethtool's tx-lockless could tell)" : "");
 }
 
 static void judge_softnet(const struct sc_check_facts *f, struct sc_check_report *r)

@@ -45,6 +45,7 @@ struct sc_check_dev {
 	const char *role;		/* "device", "lower", "upper", "port", "master" */
 	int tx_queues;			/* active; -1 unknown */
 	int lltx;			/* tx-lockless: 1, 0, or -1 unknown */
+	const char *lltx_from;		/* "net_device" (BPF probe), "ethtool", NULL */
 };
 
 enum sc_check_fit {

@@ -17,11 +17,31 @@ static void lock_path(char *buf, size_t len, uint64_t cookie, int ifindex)
 }
 
 /*
- * Serialise every change to one NIC (bootstrap scripts run setups
- * concurrently). Teardown unlinks the file while holding it, so after
- * flock() the path must still name the file we locked; else retry on the
- * new one.
+ * Each lock file lives exactly as long as a command holds it: nothing is
+ * left in /run/shardctl between commands. Whoever holds the lock unlinks the
+ * file before letting go; a waiter that opened the old file wins flock() on
+ * an unlinked inode, sees that the path no longer names it, and retries on
+ * a fresh file, so two holders never coexist.
  */
+#define SC_MAX_HELD 8
+
+static struct {
+	int fd;
+	char path[PATH_MAX];
+} held[SC_MAX_HELD];
+
+static int remember(int fd, const char *path)
+{
+	for (int i = 0; i < SC_MAX_HELD; i++)
+		if (!held[i].path[0]) {
+			held[i].fd = fd;
+			snprintf(held[i].path, sizeof(held[i].path), "%s", path);
+			return fd;
+		}
+	close(fd);
+	return sc_errf(EMFILE, "%s: too many NIC locks held at once", path);
+}
+
 int sc_lock_nic(uint64_t cookie, int ifindex)
 {
 	char path[PATH_MAX];
@@ -40,24 +60,19 @@ int sc_lock_nic(uint64_t cookie, int ifindex)
 			return sc_errf(errno, "%s: lock: %s", path, strerror(errno));
 		}
 		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			return fd;
+			return remember(fd, path);
 		close(fd);
 	}
 }
 
-/* After a teardown: nothing left to serialise; remove the file before letting go. */
-void sc_unlock_remove(int fd, uint64_t cookie, int ifindex)
-{
-	char path[PATH_MAX];
-
-	lock_path(path, sizeof(path), cookie, ifindex);
-	unlink(path);
-	sc_unlock(fd);
-}
-
-
 void sc_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < SC_MAX_HELD; i++)
+		if (held[i].path[0] && held[i].fd == fd) {
+			unlink(held[i].path);
+			held[i].path[0] = '\0';
+		}
+	close(fd);
 }

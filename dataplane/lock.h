@@ -3,7 +3,8 @@
  * One lock per NIC for every shardctl change (setup, teardown, remap, mq):
  * flock on /run/shardctl/<netns cookie>-<ifindex>.lock, so bootstrap scripts
  * and people running commands concurrently never interleave on one device,
- * while different devices proceed in parallel.
+ * while different devices proceed in parallel. The file exists only while a
+ * command holds it.
  */
 #ifndef SC_LOCK_H
 #define SC_LOCK_H
@@ -14,8 +15,7 @@
 
 /* Blocks until held; returns the fd to pass to sc_unlock(), or -errno. */
 int sc_lock_nic(uint64_t cookie, int ifindex);
+/* Remove the lock file and release it; fd < 0 is a no-op. */
 void sc_unlock(int fd);
-/* Release after a teardown, removing the file (nothing left to serialise). */
-void sc_unlock_remove(int fd, uint64_t cookie, int ifindex);
 
 #endif

@@ -240,9 +240,8 @@ static int queues_genl(struct sc_nl *nl, struct queue_count *qc)
 	return err < 0 ? nl_err(err) : 0;
 }
 
-static int queues_ethtool(int ifindex, struct queue_count *qc)
+static int ethtool_ioctl(int ifindex, void *cmd)
 {
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr = { 0 };
 	int fd, err = 0;
 
@@ -251,15 +250,69 @@ static int queues_ethtool(int ifindex, struct queue_count *qc)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ifr.ifr_data = (void *)&ch;
+	ifr.ifr_data = cmd;
 	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
 		err = -errno;
 	close(fd);
+	return err;
+}
+
+static int queues_ethtool(int ifindex, struct queue_count *qc)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	int err = ethtool_ioctl(ifindex, &ch);
+
 	if (err)
 		return err;
 	qc->rx = ch.rx_count + ch.combined_count;
 	qc->tx = ch.tx_count + ch.combined_count;
 	return 0;
+}
+
+int sc_ethtool_feature(int ifindex, const char *name, bool *on)
+{
+	struct ethtool_sset_info *info;
+	struct ethtool_gstrings *strings = NULL;
+	struct ethtool_gfeatures *features = NULL;
+	uint32_t count, blocks, i;
+	int err;
+
+	info = calloc(1, sizeof(*info) + sizeof(uint32_t));
+	if (!info)
+		return -ENOMEM;
+	info->cmd = ETHTOOL_GSSET_INFO;
+	info->sset_mask = 1ULL << ETH_SS_FEATURES;
+	err = ethtool_ioctl(ifindex, info);
+	count = info->data[0];
+	if (!err && !(info->sset_mask & (1ULL << ETH_SS_FEATURES)))
+		err = -EOPNOTSUPP;
+	blocks = (count + 31) / 32;
+	if (!err) {
+		strings = calloc(1, sizeof(*strings) + (size_t)count * ETH_GSTRING_LEN);
+		features = calloc(1, sizeof(*features) + blocks * sizeof(features->features[0]));
+		err = strings && features ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		strings->cmd = ETHTOOL_GSTRINGS;
+		strings->string_set = ETH_SS_FEATURES;
+		strings->len = count;
+		features->cmd = ETHTOOL_GFEATURES;
+		features->size = blocks;
+		err = ethtool_ioctl(ifindex, strings);
+	}
+	if (!err)
+		err = ethtool_ioctl(ifindex, features);
+	for (i = 0; !err && i < count; i++)
+		if (!strncmp((const char *)strings->data + i * ETH_GSTRING_LEN, name, ETH_GSTRING_LEN))
+			break;
+	if (!err && i == count)
+		err = -ENOENT;
+	if (!err)
+		*on = features->features[i / 32].active & (1u << (i % 32));
+	free(features);
+	free(strings);
+	free(info);
+	return err;
 }
 
 int sc_nl_active_queues(struct sc_nl *nl, int ifindex, unsigned int *rx, unsigned int *tx)

@@ -42,6 +42,12 @@ int sc_nl_links(struct sc_nl *nl, struct sc_link **out, int *n);
  * the device is down (the kernel lists no queues then).
  */
 int sc_nl_active_queues(struct sc_nl *nl, int ifindex, unsigned int *rx, unsigned int *tx);
+/*
+ * An ethtool feature by its string ("tx-lockless"), through the ioctl
+ * (ETHTOOL_GSSET_INFO, GSTRINGS, GFEATURES); -ENOENT when the kernel has no
+ * such string (tx-lockless left the strings in 6.12).
+ */
+int sc_ethtool_feature(int ifindex, const char *name, bool *on);
 
 /* A veth pair, both ends with @queues tx and rx queues and link group @group, down. */
 int sc_nl_veth_create(struct sc_nl *nl, const char *name, const char *peer, unsigned int queues,

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane/error.h"
+#include "dataplane/kernel.h"
 #include "dataplane/fault.h"
 #include "dataplane/qdisc.h"
 #include "dataplane/qspec.h"
@@ -423,11 +424,6 @@ static int store_meta(struct setup *s, uint32_t group, uint32_t flags)
 	return write_pinned_meta(s->dir, &m);
 }
 
-static bool tcx_unavailable(int err)
-{
-	return err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
-}
-
 static int attach_returns(struct setup *s)
 {
 	int fd = bpf_program__fd(s->skel->progs.sc_return);
@@ -501,28 +497,20 @@ static int attach_ingress(struct setup *s)
 	sc_tcx_detach_pinned(path);
 	err = sc_tcx_attach(fd, s->nic.ifindex, false, path);
 	if (err)
-		return s->attach == SC_ATTACH_AUTO ? err : sc_err_wrap(err, "%s", s->o->dev);
+		return sc_err_wrap(err, "%s", s->o->dev);
 	s->ingress_attached = true;
 	return 0;
 }
 
-/* auto: tcx where the kernel has it (Linux >= 6.6), else clsact + cls_bpf. */
-static int resolve_auto(struct setup *s)
+/*
+ * auto: tcx where the kernel has it (Linux >= 6.6), else clsact + cls_bpf.
+ * Decided by a probe before anything is made, so --dry-run plans exactly
+ * what the real run then does.
+ */
+static void resolve_attach(struct setup *s)
 {
-	int err;
-
-	if (s->attach != SC_ATTACH_AUTO)
-		return 0;
-	err = attach_ingress(s);
-	if (!err) {
-		s->attach = SC_ATTACH_TCX;
-		return 0;
-	}
-	if (!tcx_unavailable(err))
-		return sc_err_wrap(err, "%s", s->o->dev);
-	sc_clear_error();
-	s->attach = SC_ATTACH_TC;
-	return 0;
+	if (s->attach == SC_ATTACH_AUTO)
+		s->attach = sc_kernel_has_tcx() ? SC_ATTACH_TCX : SC_ATTACH_TC;
 }
 
 static void remove_pins(const char *dir)
@@ -663,7 +651,7 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	 * exists, a re-run cannot tell it from a foreign one, so a kill between
 	 * the two would leave a clsact no teardown removes.
 	 */
-	if ((err = sc_fault("setup:egress")) || (err = resolve_auto(s)))
+	if ((err = sc_fault("setup:egress")))
 		return err;
 	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nic.ifindex) &&
 	    (err = store_meta(s, group, SC_META_CLSACT_OURS)))
@@ -687,6 +675,8 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	memset(out, 0, sizeof(*out));
 	if (!o->dev)
 		return sc_errf(EINVAL, "setup: no device given");
+	if (o->attach == SC_ATTACH_TCX && !sc_kernel_has_tcx())
+		return sc_kernel_needs("--attach tcx", "6.6");
 	if (o->tx_queues > SC_MAX_TX_QUEUES)
 		return sc_errf(EINVAL, "%u tx queues: at most %d", o->tx_queues, SC_MAX_TX_QUEUES);
 	/* Bad specs and programs are refused before anything is looked at or created. */
@@ -729,12 +719,11 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	have_old = !read_pinned_meta(s.dir, &old);
 	if (have_old && (err = same_request(&s, &old)))
 		goto out;
+	resolve_attach(&s);	/* after same_request(): a re-run keeps the recorded mode */
 	s.shard_attach = o->attach == SC_ATTACH_TCX ? SC_ATTACH_TCX : SC_ATTACH_TC;
 	if ((err = check_foreign_ingress(&s)) || (err = check_names(&s, group)))
 		goto out;
 	if (o->dry_run) {
-		if (s.attach == SC_ATTACH_AUTO)
-			s.attach = SC_ATTACH_TCX;	/* what auto picks on kernels with tcx */
 		err = plan(&s, out);
 		goto out;
 	}
@@ -871,12 +860,9 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 		err = delete_shard_links(nl, st);
 	if (!err)
 		err = sc_fault("teardown:deleted");
-	if (!err) {
+	if (!err)
 		remove_pins(st->pin_dir);
-		sc_unlock_remove(lock, st->netns_cookie, nic);
-	} else {
-		sc_unlock(lock);
-	}
+	sc_unlock(lock);
 	return err ? sc_err_wrap(err, "teardown %s", st->dev) : 0;
 }
 

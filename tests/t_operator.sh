@@ -151,13 +151,25 @@ for pin in $(ls "$pin_dir"); do
 	expect_match "FILES: pin '$pin' is documented" "$files" "${pin%%_[0-9]*}"
 done
 expect_ge "FILES: setup made pins" "$(ls "$pin_dir" | wc -l)" 4
-[ -e "/run/shardctl/$cookie-$ifindex.lock" ] && lock=yes || lock=no
-expect_eq "FILES: the lock is /run/shardctl/<cookie>-<ifindex>.lock" "$lock" yes
 expect_match "FILES: the lock path is documented" "$files" "/run/shardctl/<cookie>-<ifindex>\.lock"
 alias0=$(in_ns ip -j link show nic0-s0 | jq -r '.[0].ifalias')
 expect_eq "FILES: the shard's ifalias is the documented one" "$alias0" "shardctl nic=$ifindex shard=0 role=egress"
 expect_match "FILES: the ifalias format is documented" "$files" "shardctl nic=IFINDEX shard=I role=egress\|return"
-expect_rc "teardown nic0" 0 sc teardown nic0
+# The lock lives only while a command holds it: look while a teardown is
+# stopped half-way (SHARDCTL_PAUSE_AT), then let it finish.
+nsenter --net="/var/run/netns/$NS" env SHARDCTL_PAUSE_AT=teardown:detached "$SHARDCTL" teardown nic0 \
+	>/dev/null 2>"$TMP/pause.log" &
+pid=$!
+for _ in $(seq 300); do
+	[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == T ] && break
+	sleep 0.1
+done
+[ -e "/run/shardctl/$cookie-$ifindex.lock" ] && lock=held || lock=absent
+kill -CONT "$pid"
+wait "$pid"
+expect_eq "FILES: while a command holds it, the lock is /run/shardctl/<cookie>-<ifindex>.lock" "$lock" held
+expect_eq "FILES: no lock file between commands" "$(ls /run/shardctl 2>/dev/null | grep -c "^$cookie-$ifindex\.lock$")" 0
+expect_rc "teardown nic0 (finished by the paused one: nothing to do)" 0 sc teardown nic0
 expect_ns_snapshot "teardown leaves the testbed as it was" "$before"
 
 # --- bash completion --------------------------------------------------------
