@@ -20,6 +20,19 @@ FAILS=0
 pass() { echo "PASS $T_NAME: $1" >>"$RESULTS"; echo "  ok   $1"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
 
+# verified FEATURE: what this run proved works, on this kernel and device
+# ($DEVICE, default the TAP testbed): recorded only when no assertion failed
+# since the previous call. tests/kernel-table turns these lines into the
+# README's per-kernel table.
+# `verified FEATURE refused` records a proven one-line refusal instead.
+V_F0=0
+verified() {
+	if [ "$FAILS" -eq "$V_F0" ]; then
+		echo "VERIFIED $1|$(uname -r)|${DEVICE:-TAP}${2:+|$2}" >>"$RESULTS"
+	fi
+	V_F0=$FAILS
+}
+
 # Suites that report "N tried, N held": a case holds when none of the
 # assertions between case_begin and case_end failed.
 TRIED=0 HELD=0 BAD=""

@@ -75,6 +75,7 @@ for map in array prog_array; do
 	expect_eq "none missed ($map)" "$(jb .missed)" 0
 	cp "$TMP/bs.out" "$TMP/bs.$map.json"
 done
+verified "bpfstat"
 
 echo "--tree: a script's children are counted, without --tree they are not"
 # tree_run [--tree]: a bash wrapper runs two mapstress (2 x 1000 updates each)

@@ -81,6 +81,8 @@ expect_eq "macvlan transmits lock-free (read from the kernel)" \
 expect_eq "tx_lock ok" "$(level tx_lock)" ok
 expect_rc "check the macvlan itself: exit 0" 0 sc check mv0 -s 0 -j
 expect_eq "nic0 is its lower" "$(jo '.path[] | select(.device == "nic0") | .role')" lower
+[ "$(jo '.path[] | select(.device == "mv0") | .lltx_from')" == net_device ] &&
+	verified "check (tx-lockless from a BPF probe of struct net_device)"
 in_ns ip link del mv0
 
 # sample_with ARGS...: check with a long sample in the background; the

@@ -69,6 +69,7 @@ expect_ge "tx counters moved (sent or dropped by the tap)" "$(jq '.tx.packets + 
 expect_ge "softnet rows for both CPUs" "$(jq '.softnet | length' "$J")" 2
 expect_eq "lock tracepoints attached" "$(jq '.lock_events.available' "$J")" true
 expect_eq "programs and perf events are gone afterwards" "$(count_progs)" "$progs_before"
+verified "contention (perf_event sampler, lock tracepoints)"
 
 sc contention nic0 -d 3 -F 99 >/dev/null 2>&1 &
 sleep 1.5

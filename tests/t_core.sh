@@ -45,6 +45,9 @@ done
 expect_eq "no frame without a recorded rx queue" "$(jq_status .unrecorded_packets)" 0
 expect_eq "every frame returned to the NIC by the peers" "$(jq_status .returned_packets)" $((4 * N))
 expect_eq "even spread" "$(jq_status .spread.max_over_mean)" 1
+verified "rx queue from the driver (skb_record_rx_queue)"
+verified "active queue counts (netdev genl QUEUE_GET)"
+[ "$(jq_status .attach)" == tcx ] && verified "attach tcx (pinned tcx links)"
 expect_rc "human status exits 0" 0 sc status
 expect_match "human status shows the state" "$OUT" "state: complete"
 
@@ -100,6 +103,7 @@ expect_match "cls_bpf filter on nic0 ingress" "$(in_ns tc filter show dev nic0 i
 expect_eq "frames flow with tc attach" "$?" 0
 expect_rc "teardown (tc)" 0 sc teardown
 expect_snapshot "tc teardown removes the clsact it created" "$before"
+verified "setup, status, teardown (clsact + cls_bpf)"
 
 # --- rollback: a failure half-way leaves nothing behind --------------------------
 for point in setup:created:2 setup:prepared:1 setup:loaded setup:table setup:return:3 setup:ingress; do

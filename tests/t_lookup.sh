@@ -49,6 +49,7 @@ for m in map global const; do
 	expect_rc "$m: shard out of range" 1 sc remap nic0 0 9
 	expect_rc "$m: non-numeric queue" 2 sc remap nic0 x 0
 	expect_rc "teardown ($m)" 0 sc teardown
+	verified "lookup $m, remap"
 done
 expect_rc "remap with nothing set up" 1 sc remap nic0 0 1
 expect_match "says it is not set up" "$ERR" "nic0: not set up"

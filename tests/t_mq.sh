@@ -83,6 +83,7 @@ expect_rc "revert exits 0" 0 sc mq nic0 --revert
 expect_eq "revert restored the tree exactly (qdisc, class, filter dumps)" "$(tree)" "$ORIG"
 expect_eq "revert removed the state file" "$(state_files)" "$STATES"
 expect_rc "a second revert fails" 1 sc mq nic0 --revert
+verified "mq, mq --revert"
 
 echo "== mq: device-wide rate limits"
 tc -n "$NS" class add dev nic0 parent 1: classid 1:1 htb rate 100mbit 2>/dev/null

@@ -35,6 +35,7 @@ expect_rc "setup again with another spec is refused" 1 sc setup nic0 --shard-qdi
 expect_match "naming the shard qdisc" "$ERR" "another shard qdisc"
 expect_rc "teardown (htb)" 0 sc teardown
 expect_snapshot "htb teardown restores the host" "$before"
+verified "--shard-qdisc"
 
 expect_rc "setup --shard-qdisc tbf" 0 sc setup nic0 --shard-qdisc "tbf rate 10mbit burst 32k latency 50ms"
 expect_match "observer: tbf root" "$(in_ns tc qdisc show dev nic0-s0)" "qdisc tbf 1: root .*rate 10Mbit burst 32Kb"
@@ -63,6 +64,7 @@ expect_eq "a dropping shard program really runs on the shard egress (all lost)" 
 expect_eq "and the traffic tool says so" "$rc" 1
 expect_rc "teardown (drop program, tc)" 0 sc teardown
 expect_snapshot "tc teardown restores the host" "$before"
+verified "--shard-prog"
 
 expect_rc "missing program file" 1 sc setup nic0 --shard-prog /nonexistent.o
 expect_match "names the file" "$ERR" "/nonexistent.o: No such file"

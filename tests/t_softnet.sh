@@ -61,6 +61,7 @@ if start_softnet --interval 120 -j; then
 	expect_eq "netdev_max_backlog as in /proc/sys" "$(js .sysctl.netdev_max_backlog)" \
 		"$(cat /proc/sys/net/core/netdev_max_backlog)"
 	expect_match "advice is given" "$(js '.advice[0].kind')" "^(fine|raise_budget|backlog|flow_limit)$"
+	verified "softnet"
 else
 	fail "softnet takes its baseline" "$(cat "$TMP/sn.err")"
 fi

@@ -120,6 +120,7 @@ else
 	fail "top attaches" "$(cat "$TMP/top.err")"
 fi
 expect_eq "its programs are gone after top exits" "$(progs_left $ids)" 0
+verified "top (tp_btf net_dev_start_xmit, netif_receive_skb)"
 
 echo "human output"
 if start_top nic0 --interval 120 --count 1; then
