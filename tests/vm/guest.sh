@@ -139,6 +139,17 @@ expect_match "... exports per-shard counters" "$OUT" "shardctl_shard_packets"
 expect_rc "teardown eth0" 0 sc teardown eth0
 expect_snapshot "teardown: the guest is as before setup" "$BEFORE"
 
+echo "== --shard-prog: a user's tc program at every shard's egress"
+# Compiled in the guest, by the host's clang on the shared root.
+clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu \
+	-c "$TOP/tests/progs/shard_egress.bpf.c" -o "$TMP/eg.o"
+expect_rc "setup --shard-prog eg_drop" 0 sc setup eth0 --shard-prog "$TMP/eg.o:eg_drop"
+OUT=$(traffic 25 --timeout 2)
+expect_eq "the dropping program really runs on every shard (all 100 lost)" "$(jq -r .lost <<<"$OUT")" 100
+expect_rc "teardown" 0 sc teardown eth0
+expect_snapshot "... the guest is as before setup" "$BEFORE"
+verified "--shard-prog"
+
 echo "== bpfstat"
 sc bpfstat -d 4 -j >"$TMP/bpfstat.json" 2>/dev/null &
 bp=$!
