@@ -117,6 +117,33 @@ expect_snapshot() {
 	fi
 }
 
+# vm_pass NAME SCRIPT [netns/vm/run OPTIONS]: boot Debian's stock kernel
+# (netns/vm/run) to run tests/vm/SCRIPT with this run's build, and add the
+# guest's PASS/FAIL/VERIFIED lines to $RESULTS. A guest that does not boot
+# or finish is a failure that says why, never a skip.
+vm_pass() {
+	local name=$1 script=$2 xchg rc n start=$SECONDS
+	shift 2
+	xchg=$(mktemp -d /tmp/t_vm.XXXXXX)
+	O=$O "$TOP/netns/vm/run" --xchg "$xchg" --timeout 1200 "$@" "tests/vm/$script" "O=$O" \
+		>"$xchg/run.out" 2>&1
+	rc=$?
+	sed 's/^/  guest| /' "$xchg/guest.log" 2>/dev/null
+	[ "$rc" -eq 125 ] && sed 's/^/  vm| /' "$xchg/run.out"
+	grep -E '^(PASS|FAIL|VERIFIED) ' "$xchg/results" >>"$RESULTS" 2>/dev/null
+	n=$(grep -cE '^(PASS|FAIL) ' "$xchg/results" 2>/dev/null)
+	case $rc in
+	0) pass "$name on $(cat "$xchg/release") finished (${n:-0} assertions, $((SECONDS - start)) s)" ;;
+	125) fail "$name" "the guest did not boot or finish (see the vm| lines above)" ;;
+	*) fail "$name" "tests/vm/$script exited $rc" ;;
+	esac
+	expect_ge "$name: the guest ran its assertions" "${n:-0}" 20
+	# ASan's reports land in the guest's log, not in an exit status of ours.
+	expect_eq "$name: no sanitizer report in the guest" \
+		"$(grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$xchg/guest.log" 2>/dev/null)" 0
+	rm -rf "$xchg"
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then echo "tests need root" >&2; exit 1; fi
 }
