@@ -55,9 +55,12 @@ DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev 
 # The VM harness (netns/vm/): QEMU, a static busybox for the guest's
 # initramfs, kmod for depmod/modprobe on Debian's kernel package, udev for
 # the guest that boots systemd (shardctl@.service binds to the NIC's .device
-# unit, which only udev makes). Without
-# recommends: QEMU's would pull in a desktop's worth of display libraries.
-VM_PKGS  := qemu-system-x86 busybox-static kmod udev
+# unit, which only udev makes). Operators' own clients check what shardctl
+# exports: promtool (package prometheus) and node_exporter, scraped with curl.
+# Without recommends: QEMU's would pull in a desktop's worth of display
+# libraries.
+VM_PKGS  := qemu-system-x86 busybox-static kmod udev \
+            prometheus prometheus-node-exporter curl
 deps:
 	@for list in "$(DEB_PKGS)" "--no-install-recommends $(VM_PKGS)"; do \
 		missing=$$(for p in $$list; do case $$p in -*) continue;; esac; \

@@ -161,8 +161,11 @@ static void print_json(const struct ctl_common *common, const struct sc_softnet_
 	fflush(stdout);
 }
 
-enum prom_field { P_PROCESSED, P_DROPPED, P_SQUEEZE, P_RPS, P_FLOWLIM, P_BACKLOG,
-		  P_PROCESSED_RATE, P_DROPPED_RATE, P_SQUEEZE_RATE, P_RISING };
+/*
+ * softnet_stat is a counter since boot, so only counters are exported: the
+ * rates are what PromQL's rate() computes from them, over any window.
+ */
+enum prom_field { P_PROCESSED, P_DROPPED, P_SQUEEZE, P_RPS, P_FLOWLIM, P_BACKLOG, P_RISING };
 
 static const struct {
 	const char *name, *type, *help;
@@ -179,12 +182,6 @@ static const struct {
 			"Frames dropped by the flow limit (col 11)." },
 	[P_BACKLOG] = { "shardctl_softnet_backlog_packets", "gauge",
 			"Frames in this CPU's backlog queue now (col 12)." },
-	[P_PROCESSED_RATE] = { "shardctl_softnet_processed_per_second", "gauge",
-			       "Frames processed per second over the last interval." },
-	[P_DROPPED_RATE] = { "shardctl_softnet_dropped_per_second", "gauge",
-			     "Backlog drops per second over the last interval." },
-	[P_SQUEEZE_RATE] = { "shardctl_softnet_time_squeeze_per_second", "gauge",
-			     "time_squeeze per second over the last interval." },
 	[P_RISING] = { "shardctl_softnet_squeeze_rising", "gauge",
 		       "1 when time_squeeze rose in 2 or more intervals in a row." },
 };
@@ -219,15 +216,6 @@ static int prom_cpu_family(const struct sc_softnet_report *r, enum prom_field f)
 			break;
 		case P_BACKLOG:
 			err = sc_prom_u64(stdout, n, l, 1, c->now.backlog_len);
-			break;
-		case P_PROCESSED_RATE:
-			err = sc_prom_sample(stdout, n, l, 1, c->processed);
-			break;
-		case P_DROPPED_RATE:
-			err = sc_prom_sample(stdout, n, l, 1, c->dropped);
-			break;
-		case P_SQUEEZE_RATE:
-			err = sc_prom_sample(stdout, n, l, 1, c->time_squeeze);
 			break;
 		case P_RISING:
 			err = sc_prom_sample(stdout, n, l, 1, c->squeeze_rising);

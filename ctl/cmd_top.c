@@ -262,7 +262,8 @@ static int prom_queues(const struct sc_top_report *r, const char *name, const ch
 			err = sc_prom_sample(stdout, name, l, 3, q->pps);
 			break;
 		default:
-			err = sc_prom_sample(stdout, name, l, 3, q->bps);
+			/* Prometheus' base unit is the byte: bits are for display. */
+			err = sc_prom_sample(stdout, name, l, 3, q->bps / 8);
 		}
 	}
 	return err;
@@ -298,8 +299,8 @@ static int print_prom(const struct sc_top_report *r)
 		err = prom_queues(r, "shardctl_queue_packets_per_second", "gauge",
 				  "Packets per second per queue over the last interval.", 2);
 	if (!err)
-		err = prom_queues(r, "shardctl_queue_bits_per_second", "gauge",
-				  "Bits per second per queue over the last interval.", 3);
+		err = prom_queues(r, "shardctl_queue_bytes_per_second", "gauge",
+				  "Bytes per second per queue over the last interval.", 3);
 	if (!err)
 		err = prom_groups(r, "shardctl_device_queue_imbalance_ratio",
 				  "Busiest queue's packet rate over the mean of the device's queues (1 = even).",

@@ -11,16 +11,20 @@
  *
  * Metrics written by shardctl (names follow the Prometheus conventions:
  * shardctl_ prefix, base units, _total for counters). Counters count from
- * when the command attached its tracing (top) or from boot (softnet);
- * *_per_second gauges are the rate over the last --interval, for readers
- * that scrape a file rather than a live endpoint.
+ * when the command attached its tracing (top) or from boot (softnet).
+ * Where the source is the kernel's own counter (softnet_stat, status's
+ * stats slots) only the counter is exported: the rate is what PromQL's
+ * rate() computes. top's counters restart with every run of top (the
+ * textfile timer starts a fresh one), so top also exports the rates over
+ * its own --interval as gauges, in base units (bytes, not bits). Every
+ * output passes promtool check metrics (tests/t_operator.sh).
  *
  * | metric                                    | type    | labels                  | source |
  * |-------------------------------------------|---------|-------------------------|--------|
  * | shardctl_queue_packets_total              | counter | device, direction, queue| top    |
  * | shardctl_queue_bytes_total                | counter | device, direction, queue| top    |
  * | shardctl_queue_packets_per_second         | gauge   | device, direction, queue| top    |
- * | shardctl_queue_bits_per_second            | gauge   | device, direction, queue| top    |
+ * | shardctl_queue_bytes_per_second           | gauge   | device, direction, queue| top    |
  * | shardctl_device_queue_imbalance_ratio     | gauge   | device, direction       | top    |
  * | shardctl_device_queue_variation_ratio     | gauge   | device, direction       | top    |
  * | shardctl_top_interval_seconds             | gauge   | -                       | top    |
@@ -30,9 +34,6 @@
  * | shardctl_softnet_received_rps_total       | counter | cpu                     | softnet|
  * | shardctl_softnet_flow_limit_total         | counter | cpu                     | softnet|
  * | shardctl_softnet_backlog_packets          | gauge   | cpu                     | softnet|
- * | shardctl_softnet_processed_per_second     | gauge   | cpu                     | softnet|
- * | shardctl_softnet_dropped_per_second       | gauge   | cpu                     | softnet|
- * | shardctl_softnet_time_squeeze_per_second  | gauge   | cpu                     | softnet|
  * | shardctl_softnet_squeeze_rising           | gauge   | cpu (1 = rose in every interval) | softnet |
  * | shardctl_netdev_budget_packets            | gauge   | -                       | softnet|
  * | shardctl_netdev_budget_seconds            | gauge   | -                       | softnet|
