@@ -326,6 +326,37 @@ else
 	expect_eq "cloud-init: it enables the template unit" "$(grep -c 'enable, --now, shardctl@eth1.service' "$ci")" 1
 fi
 
+# --- bpftool and tc see what shardctl made, by the names shardctl(8) gives ---
+sc setup nic0 >/dev/null
+st=$(sc status nic0 -j)
+dir=$(jq -r '.[0].pin_dir' <<<"$st")
+if [ "$(jq -r '.[0].attach' <<<"$st")" == tcx ]; then
+	link_prog=$(bpftool link show pinned "$dir/ingress" -j | jq -r .prog_id)
+	expect_eq "bpftool link show pinned DIR/ingress: the tcx link runs sc_in_map" \
+		"$(bpftool prog show id "$link_prog" -j | jq -r .name)" sc_in_map
+fi
+expect_eq "bpftool map show pinned DIR/rxq_shard: the map is named rxq_shard" \
+	"$(bpftool map show pinned "$dir/rxq_shard" -j | jq -r .name)" rxq_shard
+want=$(for i in 0 1 2 3; do in_ns ip -j link show "nic0-s$i" | jq -r '.[0].ifindex'; done | xargs)
+expect_eq "bpftool map dump pinned DIR/rxq_shard: rx queue i -> nic0-s<i>'s ifindex" \
+	"$(bpftool map dump pinned "$dir/rxq_shard" -j | jq -r '[.[].formatted | select(.key < 4) | .value] | map(tostring) | join(" ")')" "$want"
+expect_match "bpftool net show dev nic0-r0: sc_return on clsact/ingress" \
+	"$(in_ns bpftool net show dev nic0-r0)" "nic0-r0\([0-9]+\) clsact/ingress sc_return"
+expect_match "tc -s filter show dev nic0-r0 ingress: pref 92 (0x5c), handle 0x5c, sc_return" \
+	"$(in_ns tc -s filter show dev nic0-r0 ingress)" "pref 92 bpf chain 0 handle 0x5c sc_return:.*direct-action"
+sc teardown nic0 >/dev/null
+sc setup nic0 --attach tc >/dev/null
+expect_match "tc -s filter show dev nic0 ingress (--attach tc): sc_in_map at pref 92, handle 0x5c" \
+	"$(in_ns tc -s filter show dev nic0 ingress)" "pref 92 bpf chain 0 handle 0x5c sc_in_map:.*direct-action"
+expect_match "bpftool net show dev nic0 (--attach tc): sc_in_map on clsact/ingress" \
+	"$(in_ns bpftool net show dev nic0)" "nic0\([0-9]+\) clsact/ingress sc_in_map"
+sc teardown nic0 >/dev/null
+inspect=$(section "$PAGE" "INSPECTING A SETUP" | tr -d '\001\002' | tr -s ' \n' '  ')
+for cmd in "bpftool link show pinned" "bpftool map dump pinned" "bpftool net show dev" \
+	"bpftool prog show name sc_in_map" "tc -s filter show dev"; do
+	expect_match "shardctl(8) shows how to inspect with '$cmd'" "$inspect" "$cmd"
+done
+
 # --- examples/shardctl-textfile.sh --------------------------------------------
 prom_dir=$TMP/prom
 mkdir -p "$prom_dir"
