@@ -48,6 +48,7 @@ static uint64_t softnet_sum(const struct sc_contention_report *r, int col)
 
 /* The figures compared before/after; per second where a count depends on duration. */
 enum fig {
+	FIG_HANDED_PS,
 	FIG_TX_PPS,
 	FIG_TX_MBPS,
 	FIG_TX_DROP_PS,
@@ -73,9 +74,15 @@ static const struct {
 	const char *fmt;
 	bool needs_samples;
 } figs[NR_FIGS] = {
-	[FIG_TX_PPS] = { "tx_pps", "tx packets/s", "%.0f" },
-	[FIG_TX_MBPS] = { "tx_mbit_per_s", "tx Mbit/s", "%.1f" },
-	[FIG_TX_DROP_PS] = { "tx_dropped_per_s", "tx dropped/s", "%.0f" },
+	/*
+	 * What the qdisc handed the driver, whether the driver sent it or
+	 * dropped it (a TAP nobody reads drops all): "tx packets/s 0" beside
+	 * "dropped 1.4M" reads as "nothing was sent" otherwise.
+	 */
+	[FIG_HANDED_PS] = { "handed_to_driver_per_s", "handed to the driver/s", "%.0f" },
+	[FIG_TX_PPS] = { "tx_pps", "  driver sent/s (tx_packets)", "%.0f" },
+	[FIG_TX_MBPS] = { "tx_mbit_per_s", "  driver sent Mbit/s", "%.1f" },
+	[FIG_TX_DROP_PS] = { "tx_dropped_per_s", "  driver dropped/s (tx_dropped)", "%.0f" },
 	[FIG_QDISC_LOCK] = { "qdisc_lock_pct", "qdisc lock spin, % CPU", "%.2f", true },
 	[FIG_QDISC_LOCK_BUSY] = { "qdisc_lock_busy_pct", "qdisc lock spin, % busy", "%.2f", true },
 	[FIG_SPIN] = { "spin_pct", "any spinlock spin, % CPU", "%.2f", true },
@@ -97,6 +104,7 @@ static double fig_value(const struct sc_contention_report *r, enum fig f)
 	double d = r->duration_s > 0 ? r->duration_s : 1;
 
 	switch (f) {
+	case FIG_HANDED_PS: return (double)(r->tx_packets + r->tx_dropped) / d;
 	case FIG_TX_PPS: return r->tx_pps;
 	case FIG_TX_MBPS: return r->tx_bps / 1e6;
 	case FIG_TX_DROP_PS: return r->tx_dropped / d;
@@ -247,9 +255,12 @@ static void print_stacks(const struct sc_contention_report *r)
 
 void cv_print_report(const struct sc_contention_report *r)
 {
-	printf("%s: %.2f s window, tx %.0f packets/s, %.1f Mbit/s, %.0f dropped/s\n", r->dev,
-	       r->duration_s, r->tx_pps, r->tx_bps / 1e6,
-	       r->duration_s > 0 ? r->tx_dropped / r->duration_s : 0);
+	const double d = r->duration_s > 0 ? r->duration_s : 1;
+
+	printf("%s: %.2f s window, %.0f packets/s handed to the driver: it sent %.0f/s "
+	       "(%.1f Mbit/s) and dropped %.0f/s (%s's tx_packets and tx_dropped)\n",
+	       r->dev, r->duration_s, (double)(r->tx_packets + r->tx_dropped) / d, r->tx_pps,
+	       r->tx_bps / 1e6, r->tx_dropped / d, r->dev);
 	print_sampler(r);
 	print_qdiscs(r);
 	print_softnet(r);
@@ -414,7 +425,7 @@ static bool ratio_of(const struct sc_contention_report *a, const struct sc_conte
 
 void cv_print_compare(const struct sc_contention_report *a, const struct sc_contention_report *b)
 {
-	printf("%-26s %14s %14s %12s\n", "", "before", "after", "after/before");
+	printf("%-32s %14s %14s %12s\n", "", "before", "after", "after/before");
 	for (int f = 0; f < NR_FIGS; f++) {
 		char x[32] = "-", y[32] = "-", q[32] = "-";
 		double ratio;
@@ -425,7 +436,7 @@ void cv_print_compare(const struct sc_contention_report *a, const struct sc_cont
 			snprintf(y, sizeof(y), figs[f].fmt, fig_value(b, f));
 		if (ratio_of(a, b, f, &ratio))
 			snprintf(q, sizeof(q), "%.2f", ratio);
-		printf("%-26s %14s %14s %12s\n", figs[f].label, x, y, q);
+		printf("%-32s %14s %14s %12s\n", figs[f].label, x, y, q);
 	}
 	printf("(windows: %.2f s and %.2f s; %% CPU = share of cpu-clock samples on all CPUs)\n",
 	       a->duration_s, b->duration_s);
