@@ -21,6 +21,9 @@ const char *sc_kernel_release(void)
 	return u.release;
 }
 
+static int tcx_probe_errno;
+
+/* 1 tcx, 0 none; an answer that is neither is kept for sc_kernel_tcx_error(). */
 static int probe_tcx(void)
 {
 	const struct bpf_insn insns[] = {
@@ -30,14 +33,24 @@ static int probe_tcx(void)
 	int prog, link, err;
 
 	prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "sc_probe_tcx", "GPL", insns, 2, NULL);
-	if (prog < 0)
+	if (prog < 0) {
+		tcx_probe_errno = errno;
 		return 0;
+	}
 	link = bpf_link_create(prog, 0, SC_BPF_TCX_INGRESS, NULL);
 	err = link < 0 ? errno : 0;
 	if (link >= 0)
 		close(link);
 	close(prog);
+	if (err && err != ENODEV && err != EINVAL)
+		tcx_probe_errno = err;
 	return err == ENODEV || !err;
+}
+
+int sc_kernel_tcx_error(void)
+{
+	sc_kernel_has_tcx();
+	return tcx_probe_errno;
 }
 
 bool sc_kernel_has_tcx(void)

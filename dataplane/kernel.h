@@ -18,6 +18,8 @@ const char *sc_kernel_release(void);
  * device up) and EINVAL where it does not; no link is ever made.
  */
 bool sc_kernel_has_tcx(void);
+/* The errno of a tcx probe that could not tell (EPERM, ...), else 0. */
+int sc_kernel_tcx_error(void);
 
 /* A kfunc (or any kernel function) by name in vmlinux BTF. */
 bool sc_kernel_has_btf_func(const char *name);

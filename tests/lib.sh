@@ -22,15 +22,15 @@ fail() { FAILS=$((FAILS + 1)); echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; ech
 
 # verified FEATURE: what this run proved works, on this kernel and device
 # ($DEVICE, default the TAP testbed): recorded only when no assertion failed
-# since the previous call. tests/kernel-table turns these lines into the
-# README's per-kernel table.
+# since verify_begin (or since the test started). tests/kernel-table turns
+# these lines into the README's per-kernel table.
 # `verified FEATURE refused` records a proven one-line refusal instead.
 V_F0=0
+verify_begin() { V_F0=$FAILS; }
 verified() {
 	if [ "$FAILS" -eq "$V_F0" ]; then
 		echo "VERIFIED $1|$(uname -r)|${DEVICE:-TAP}${2:+|$2}" >>"$RESULTS"
 	fi
-	V_F0=$FAILS
 }
 
 # Suites that report "N tried, N held": a case holds when none of the
@@ -125,7 +125,11 @@ vm_pass() {
 	local name=$1 script=$2 xchg rc n start=$SECONDS
 	shift 2
 	xchg=$(mktemp -d /tmp/t_vm.XXXXXX)
-	O=$O "$TOP/netns/vm/run" --xchg "$xchg" --timeout 1200 "$@" "tests/vm/$script" "O=$O" \
+	# The guest gets this run's sanitizer settings (exit 99 on a report, so
+	# a sanitizer error never passes for an expected failure), and a limit
+	# below tests/run's 900 s, so netns/vm/run reports a stuck guest itself.
+	O=$O "$TOP/netns/vm/run" --xchg "$xchg" --timeout 700 "$@" "tests/vm/$script" "O=$O" \
+		${ASAN_OPTIONS:+"ASAN_OPTIONS=$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+"UBSAN_OPTIONS=$UBSAN_OPTIONS"} \
 		>"$xchg/run.out" 2>&1
 	rc=$?
 	sed 's/^/  guest| /' "$xchg/guest.log" 2>/dev/null
@@ -137,6 +141,8 @@ vm_pass() {
 	125) fail "$name" "the guest did not boot or finish (see the vm| lines above)" ;;
 	*) fail "$name" "tests/vm/$script exited $rc" ;;
 	esac
+	expect_eq "$name: no stray exchange files (every traffic request answered)" \
+		"$(ls "$xchg" | grep -c '^\(req\|rc\|out\|err\)\.')" 0
 	expect_ge "$name: the guest ran its assertions" "${n:-0}" 20
 	# ASan's reports land in the guest's log, not in an exit status of ours.
 	expect_eq "$name: no sanitizer report in the guest" \

@@ -27,6 +27,7 @@ nothing_left() {
 NONE="links: 0 filters: 0 pins: 0 run: 0"
 
 echo "== after boot"
+verify_begin
 expect_eq "systemd is PID 1" "$(ps -p 1 -o comm=)" systemd
 expect_eq "$U is active after boot" "$(systemctl is-active "$U")" active
 expect_eq "... it ran as the unit says (ExecStart=shardctl setup %I)" \
@@ -40,6 +41,7 @@ expect_match "systemctl status shows the setup's own report" \
 	"$(systemctl status "$U" --no-pager -n 20)" "state: complete, ingress redirect active"
 
 echo "== systemctl stop"
+verify_begin
 expect_rc "systemctl stop $U" 0 systemctl stop "$U"
 expect_eq "... the unit is inactive" "$(systemctl is-active "$U")" inactive
 expect_eq "... ExecStop tore everything down" "$(nothing_left)" "$NONE"
@@ -59,6 +61,7 @@ ip addr del 198.18.7.1/24 dev eth0
 systemctl reset-failed "$U"
 
 echo "== restart converges"
+verify_begin
 expect_rc "systemctl start" 0 systemctl start "$U"
 ip link del eth0-s1
 expect_eq "a shard deleted by hand: status says incomplete" "$(J .complete)" false
@@ -81,6 +84,9 @@ systemctl daemon-reload
 expect_rc "systemctl stop" 0 systemctl stop "$U"
 expect_eq "... nothing left" "$(nothing_left)" "$NONE"
 verified "systemd unit (oneshot): failure, restart"
+# The unit's shardctl runs under systemd: its sanitizer reports are in the journal.
+expect_eq "no sanitizer report in the journal" \
+	"$(journalctl -b -o cat --no-pager | grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:')" 0
 
 echo "systemd pass: $FAILS failed"
 [ "$FAILS" -eq 0 ]
