@@ -64,6 +64,22 @@ static int add_opts(struct option *lo, int n, char *shorts, size_t *sn, const st
 	return n;
 }
 
+/*
+ * With -j a script reads stdout, so a failure is JSON there too
+ * ({"error": "...", "exit": N}, as bpftool does), besides the sentence on
+ * stderr. Set before getopt runs, so a usage error anywhere on the command
+ * line is JSON as well; only the first error of a run is printed.
+ */
+static bool json_errors;
+
+static void scan_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json") || !strcmp(argv[i], "-p") ||
+		    !strcmp(argv[i], "--pretty"))
+			json_errors = true;
+}
+
 int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_common *common,
 	      int (*on_opt)(int key, const char *arg, void *priv), void *priv)
 {
@@ -77,6 +93,7 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_commo
 	add_opts(lo, n, shorts, &sn, common_opts);
 	shorts[sn] = '\0';
 	memset(common, 0, sizeof(*common));
+	scan_json(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
@@ -115,13 +132,25 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_commo
 
 int ctl_err(int code, const char *cmd, const char *fmt, ...)
 {
+	static bool printed;
+	char msg[2048];
 	va_list ap;
 
-	fprintf(stderr, "shardctl %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "shardctl %s: %s\n", cmd, msg);
+	if (json_errors && !printed) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "exit", json_object_new_int(code));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+		fflush(stdout);
+		json_object_put(o);
+		printed = true;
+	}
 	return code;
 }
 

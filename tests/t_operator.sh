@@ -326,6 +326,33 @@ else
 	expect_eq "cloud-init: it enables the template unit" "$(grep -c 'enable, --now, shardctl@eth1.service' "$ci")" 1
 fi
 
+# --- with -j, a failure is JSON on stdout too: {"error": ..., "exit": N} ----
+# json_error NAME WANT_RC ARGS...: stdout is exactly that one object, its exit
+# the command's, its error the sentence on stderr.
+json_error() {
+	local name=$1 want=$2 out err rc
+	shift 2
+	out=$(in_ns "$SHARDCTL" "$@" 2>"$TMP/je.err"); rc=$?
+	err=$(head -1 "$TMP/je.err")
+	expect_eq "-j errors: $name: exit $want, stdout {\"error\", \"exit\": $want} and nothing else" \
+		"$rc|$(jq -c 'keys' <<<"$out" 2>&1)|$(jq -r .exit <<<"$out" 2>&1)|$(wc -l <<<"$out")" "$want|[\"error\",\"exit\"]|$want|1"
+	expect_eq "-j errors: $name: the error is stderr's sentence" "shardctl $name: $(jq -r .error <<<"$out" 2>&1)" "$err"
+}
+for cmd in $("$SHARDCTL" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
+	json_error "$cmd" 2 "$cmd" --no-such-option -j
+done
+json_error setup 1 setup nosuch0 -j
+json_error status 1 status nosuch0 -j
+json_error teardown 1 teardown nosuch0 -p
+json_error remap 1 remap nosuch0 0 1 -j
+json_error top 1 top nosuch0 -c 1 -j
+json_error check 1 check nosuch0 -s 0 -j
+json_error contention 1 contention nosuch0 -d 0.1 -j
+json_error mq 1 mq nosuch0 -d 0.1 -j
+json_error bpfstat 2 bpfstat --pid 0 -j
+json_error softnet 2 softnet --interval 0 -j
+expect_match "-j errors are documented in shardctl(8)" "$(render "$PAGE")" '"error".*"exit"'
+
 # --- bpftool and tc see what shardctl made, by the names shardctl(8) gives ---
 sc setup nic0 >/dev/null
 st=$(sc status nic0 -j)
