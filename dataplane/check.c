@@ -81,18 +81,6 @@ static int probe_open(struct devprobe_bpf **out)
 	return 0;
 }
 
-int sc_check_dev_probe(int ifindex, int *lltx, int *tx_queues, int *rx_queues)
-{
-	struct devprobe_bpf *skel;
-	int err = probe_open(&skel);
-
-	if (err)
-		return err;
-	err = probe_run(skel, ifindex, lltx, tx_queues, rx_queues);
-	devprobe_bpf__destroy(skel);
-	return err;
-}
-
 /* ---- facts ---------------------------------------------------------------------- */
 
 /*

@@ -100,13 +100,6 @@ int sc_check(const struct sc_check_opts *opts, struct sc_check_report *out);
 /* Findings and fit from facts alone (for tests). */
 void sc_check_judge(const struct sc_check_facts *f, struct sc_check_report *out);
 
-/*
- * Whether @ifindex transmits lock-free (LLTX), and its active queue counts,
- * read from struct net_device (bpf/devprobe.bpf.c). *lltx = -1 when this
- * kernel cannot tell.
- */
-int sc_check_dev_probe(int ifindex, int *lltx, int *tx_queues, int *rx_queues);
-
 const char *sc_check_level_name(enum sc_check_level level);
 const char *sc_check_fit_name(enum sc_check_fit fit);
 

@@ -18,7 +18,7 @@ static int is_digit(int c)
 }
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
-int sc_prom_valid_metric_name(const char *name)
+static int sc_prom_valid_metric_name(const char *name)
 {
 	if (!name || !(is_alpha_(*name) || *name == ':'))
 		return 0;
@@ -29,7 +29,7 @@ int sc_prom_valid_metric_name(const char *name)
 }
 
 /* [a-zA-Z_][a-zA-Z0-9_]*, and names starting with "__" are reserved. */
-int sc_prom_valid_label_name(const char *name)
+static int sc_prom_valid_label_name(const char *name)
 {
 	if (!name || !is_alpha_(*name) || !strncmp(name, "__", 2))
 		return 0;

@@ -85,8 +85,4 @@ int sc_prom_sample(FILE *f, const char *name, const struct sc_prom_label *labels
 int sc_prom_u64(FILE *f, const char *name, const struct sc_prom_label *labels,
 		unsigned int nr_labels, uint64_t value);
 
-/* Grammar checks, exported for tests. */
-int sc_prom_valid_metric_name(const char *name);
-int sc_prom_valid_label_name(const char *name);
-
 #endif

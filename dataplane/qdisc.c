@@ -588,7 +588,7 @@ int sc_qdisc_state_path(int ifindex, char *buf, size_t len)
 
 	if (err)
 		return err;
-	if ((size_t)snprintf(buf, len, "%s/qdisc-%llu-%d", SC_QDISC_STATE_DIR,
+	if ((size_t)snprintf(buf, len, "%s/qdisc-%llu-%d", SC_RUN_DIR,
 			     (unsigned long long)cookie, ifindex) >= len)
 		return sc_errf(ENAMETOOLONG, "state path too long");
 	return 0;
@@ -630,8 +630,8 @@ static int state_write(const char *path, const char *dev, int ifindex, const str
 	for (int l = 0; l < 3; l++)
 		for (int i = 0; i < lists[l]->n; i++)
 			h.bytes += NLMSG_ALIGN(lists[l]->v[i]->nlmsg_len);
-	if (mkdir(SC_QDISC_STATE_DIR, 0700) && errno != EEXIST)
-		return sc_errf(errno, "%s: %s", SC_QDISC_STATE_DIR, strerror(errno));
+	if (mkdir(SC_RUN_DIR, 0700) && errno != EEXIST)
+		return sc_errf(errno, "%s: %s", SC_RUN_DIR, strerror(errno));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)

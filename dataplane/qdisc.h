@@ -22,7 +22,6 @@
 #include <net/if.h>
 
 #define SC_QDISC_KIND_LEN 16
-#define SC_QDISC_STATE_DIR "/run/shardctl"
 
 struct sc_qdisc_info {
 	char kind[SC_QDISC_KIND_LEN];
