@@ -74,11 +74,6 @@ static const struct {
 	const char *fmt;
 	bool needs_samples;
 } figs[NR_FIGS] = {
-	/*
-	 * What the qdisc handed the driver, whether the driver sent it or
-	 * dropped it (a TAP nobody reads drops all): "tx packets/s 0" beside
-	 * "dropped 1.4M" reads as "nothing was sent" otherwise.
-	 */
 	[FIG_HANDED_PS] = { "handed_to_driver_per_s", "handed to the driver/s", "%.0f" },
 	[FIG_TX_PPS] = { "tx_pps", "  driver sent/s (tx_packets)", "%.0f" },
 	[FIG_TX_MBPS] = { "tx_mbit_per_s", "  driver sent Mbit/s", "%.1f" },
@@ -104,10 +99,10 @@ static double fig_value(const struct sc_contention_report *r, enum fig f)
 	double d = r->duration_s > 0 ? r->duration_s : 1;
 
 	switch (f) {
-	case FIG_HANDED_PS: return (double)(r->tx_packets + r->tx_dropped) / d;
+	case FIG_HANDED_PS: return r->handed_pps;
 	case FIG_TX_PPS: return r->tx_pps;
 	case FIG_TX_MBPS: return r->tx_bps / 1e6;
-	case FIG_TX_DROP_PS: return r->tx_dropped / d;
+	case FIG_TX_DROP_PS: return r->tx_dropped_pps;
 	case FIG_QDISC_LOCK: return 100 * r->qdisc_lock_share;
 	case FIG_QDISC_LOCK_BUSY: return 100 * r->qdisc_lock_busy_share;
 	case FIG_SPIN: return 100 * r->spin_share;
@@ -255,12 +250,10 @@ static void print_stacks(const struct sc_contention_report *r)
 
 void cv_print_report(const struct sc_contention_report *r)
 {
-	const double d = r->duration_s > 0 ? r->duration_s : 1;
-
 	printf("%s: %.2f s window, %.0f packets/s handed to the driver: it sent %.0f/s "
 	       "(%.1f Mbit/s) and dropped %.0f/s (%s's tx_packets and tx_dropped)\n",
-	       r->dev, r->duration_s, (double)(r->tx_packets + r->tx_dropped) / d, r->tx_pps,
-	       r->tx_bps / 1e6, r->tx_dropped / d, r->dev);
+	       r->dev, r->duration_s, r->handed_pps, r->tx_pps, r->tx_bps / 1e6, r->tx_dropped_pps,
+	       r->dev);
 	print_sampler(r);
 	print_qdiscs(r);
 	print_softnet(r);

@@ -461,6 +461,8 @@ static int deltas(const struct snapshot *a, const struct snapshot *b, struct sc_
 	r->tx_dropped = b->link.tx_dropped - a->link.tx_dropped;
 	r->tx_pps = r->duration_s > 0 ? r->tx_packets / r->duration_s : 0;
 	r->tx_bps = r->duration_s > 0 ? 8.0 * r->tx_bytes / r->duration_s : 0;
+	r->tx_dropped_pps = r->duration_s > 0 ? r->tx_dropped / r->duration_s : 0;
+	r->handed_pps = r->tx_pps + r->tx_dropped_pps;
 	return 0;
 }
 

@@ -109,7 +109,12 @@ struct sc_contention_report {
 	struct sc_qdisc_info *qdiscs;	/* counter deltas, root first */
 	struct sc_softnet softnet;	/* per-CPU deltas */
 	uint64_t tx_packets, tx_bytes, tx_dropped;
-	double tx_pps, tx_bps;
+	double tx_pps, tx_bps, tx_dropped_pps;
+	/*
+	 * What the qdiscs handed the driver, sent or dropped by it: a TAP that
+	 * nobody reads drops all, and tx_pps alone then reads as "nothing sent".
+	 */
+	double handed_pps;
 };
 
 /* Load, attach, measure one window, detach. Needs root. */

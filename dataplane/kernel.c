@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
 #include <linux/bpf.h>
@@ -23,7 +24,7 @@ const char *sc_kernel_release(void)
 
 static int tcx_probe_errno;
 
-/* 1 tcx, 0 none; an answer that is neither is kept for sc_kernel_tcx_error(). */
+/* 1 tcx, 0 none; an answer that is neither is kept for sc_kernel_need_tcx(). */
 static int probe_tcx(void)
 {
 	const struct bpf_insn insns[] = {
@@ -45,12 +46,6 @@ static int probe_tcx(void)
 	if (err && err != ENODEV && err != EINVAL)
 		tcx_probe_errno = err;
 	return err == ENODEV || !err;
-}
-
-int sc_kernel_tcx_error(void)
-{
-	sc_kernel_has_tcx();
-	return tcx_probe_errno;
 }
 
 bool sc_kernel_has_tcx(void)
@@ -78,4 +73,14 @@ int sc_kernel_needs(const char *what, const char *version)
 {
 	return sc_errf(EOPNOTSUPP, "%s needs Linux %s (this is %s)", what, version,
 		       sc_kernel_release());
+}
+
+int sc_kernel_need_tcx(const char *what)
+{
+	if (sc_kernel_has_tcx())
+		return 0;
+	if (tcx_probe_errno)
+		return sc_errf(tcx_probe_errno, "%s: probing for tcx failed: %s", what,
+			       strerror(tcx_probe_errno));
+	return sc_kernel_needs(what, "6.6");
 }

@@ -18,8 +18,12 @@ const char *sc_kernel_release(void);
  * device up) and EINVAL where it does not; no link is ever made.
  */
 bool sc_kernel_has_tcx(void);
-/* The errno of a tcx probe that could not tell (EPERM, ...), else 0. */
-int sc_kernel_tcx_error(void);
+/*
+ * 0 where tcx works; else the recorded error for @what: "needs Linux 6.6"
+ * where the kernel lacks it, the probe's own errno (EPERM, ...) where the
+ * probe could not tell.
+ */
+int sc_kernel_need_tcx(const char *what);
 
 /* A kfunc (or any kernel function) by name in vmlinux BTF. */
 bool sc_kernel_has_btf_func(const char *name);

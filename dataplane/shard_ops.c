@@ -675,11 +675,8 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	memset(out, 0, sizeof(*out));
 	if (!o->dev)
 		return sc_errf(EINVAL, "setup: no device given");
-	if (o->attach == SC_ATTACH_TCX && !sc_kernel_has_tcx())
-		return sc_kernel_tcx_error()
-			       ? sc_errf(sc_kernel_tcx_error(), "--attach tcx: probing for tcx failed: %s",
-					 strerror(sc_kernel_tcx_error()))
-			       : sc_kernel_needs("--attach tcx", "6.6");
+	if (o->attach == SC_ATTACH_TCX && (err = sc_kernel_need_tcx("--attach tcx")))
+		return err;
 	if (o->tx_queues > SC_MAX_TX_QUEUES)
 		return sc_errf(EINVAL, "%u tx queues: at most %d", o->tx_queues, SC_MAX_TX_QUEUES);
 	/* Bad specs and programs are refused before anything is looked at or created. */

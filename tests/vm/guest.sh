@@ -15,21 +15,9 @@ RESULTS=$VM_XCHG/results
 T_NAME="t_vm[$(uname -r | cut -d. -f1,2)]"
 KERNEL=$(uname -r)
 DEVICE="virtio-net, QEMU"
-# The guest's own devices: no namespace to enter.
+# The guest's own devices: no namespace to enter (lib.sh's snapshot and sc
+# then look at the guest itself).
 in_ns() { "$@"; }
-snapshot() {
-	{
-		ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
-		ip -o addr show
-		for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
-			echo "== $d"
-			tc qdisc show dev "$d"
-			tc filter show dev "$d" ingress 2>/dev/null
-			tc filter show dev "$d" egress 2>/dev/null
-		done
-		find /sys/fs/bpf /run/shardctl -mindepth 1 2>/dev/null | sort
-	} 2>&1
-}
 TMP=$(mktemp -d)
 J() { sc status eth0 -j | jq -r ".[0] | $1"; }
 # Per-queue counters of the driver itself (virtio-net's ethtool stats).
