@@ -9,12 +9,14 @@
 #include <linux/rtnetlink.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
-#include <libmnl/libmnl.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "dataplane/attach.h"
 #include "dataplane/error.h"
+#include "dataplane/nl.h"
 
 int sc_tcx_attach(int prog_fd, int ifindex, bool egress, const char *pin)
 {
@@ -138,105 +140,59 @@ struct filter_dump {
 	int max, n;
 };
 
-static int bpf_opt_cb(const struct nlattr *a, void *data)
-{
-	struct sc_hook_prog *p = data;
-
-	if (mnl_attr_get_type(a) == TCA_BPF_ID && !mnl_attr_validate(a, MNL_TYPE_U32))
-		prog_identity(mnl_attr_get_u32(a), p);
-	return MNL_CB_OK;
-}
-
-static int filter_attr_cb(const struct nlattr *a, void *data)
-{
-	struct sc_hook_prog *p = data;
-
-	switch (mnl_attr_get_type(a)) {
-	case TCA_KIND:
-		if (!mnl_attr_validate(a, MNL_TYPE_STRING))
-			snprintf(p->tc_kind, sizeof(p->tc_kind), "%s", mnl_attr_get_str(a));
-		break;
-	case TCA_OPTIONS:
-		if (!strcmp(p->tc_kind, "bpf"))
-			mnl_attr_parse_nested(a, bpf_opt_cb, p);
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-static int filter_cb(const struct nlmsghdr *nlh, void *data)
+static int filter_cb(struct nlmsghdr *nlh, void *data)
 {
 	struct filter_dump *d = data;
-	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
 	struct sc_hook_prog p = { .kind = SC_HOOK_TC };
+	struct nlattr *tb[TCA_MAX + 1], *opt[TCA_BPF_MAX + 1];
+	const struct tcmsg *tcm;
 
+	if (nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) < 0)
+		return 0;
+	tcm = nlmsg_data(nlh);
 	/* A dump lists each filter's chain head too, without a handle: skip it. */
 	if (!tcm->tcm_handle)
-		return MNL_CB_OK;
+		return 0;
 	p.tc_handle = tcm->tcm_handle;
 	p.tc_priority = TC_H_MAJ(tcm->tcm_info) >> 16;
-	mnl_attr_parse(nlh, sizeof(*tcm), filter_attr_cb, &p);
+	if (tb[TCA_KIND])
+		snprintf(p.tc_kind, sizeof(p.tc_kind), "%s", nla_get_string(tb[TCA_KIND]));
+	if (!strcmp(p.tc_kind, "bpf") && tb[TCA_OPTIONS] &&
+	    !nla_parse_nested(opt, TCA_BPF_MAX, tb[TCA_OPTIONS], NULL) && opt[TCA_BPF_ID] &&
+	    nla_len(opt[TCA_BPF_ID]) >= (int)sizeof(uint32_t))
+		prog_identity(nla_get_u32(opt[TCA_BPF_ID]), &p);
 	if (d->n < d->max)
 		d->out[d->n] = p;
 	d->n++;
-	return MNL_CB_OK;
+	return 0;
 }
 
-static int tc_list(int ifindex, bool egress, struct sc_hook_prog *out, int max)
+static int tc_list(struct sc_nl *nl, int ifindex, bool egress, struct sc_hook_prog *out, int max)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct filter_dump d = { .out = out, .max = max };
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	struct tcmsg *tcm;
-	unsigned int seq = (unsigned int)time(NULL), portid;
-	int ret;
+	struct tcmsg tcm = {
+		.tcm_family = AF_UNSPEC,
+		.tcm_ifindex = ifindex,
+		.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS),
+	};
+	int err = sc_nl_dump(nl, RTM_GETTFILTER, &tcm, sizeof(tcm), filter_cb, &d);
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = ifindex;
-	tcm->tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, ret, seq, portid, filter_cb, &d);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
 	/* No clsact on the device: the kernel answers EINVAL; nothing attached. */
-	if (ret < 0 && (errno == EINVAL || errno == ENOENT))
-		ret = 0;
-	else if (ret < 0)
-		ret = -errno;
-	else
-		ret = d.n < max ? d.n : max;
-out:
-	mnl_socket_close(nl);
-	return ret;
+	if (err == -EINVAL || err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	return d.n < max ? d.n : max;
 }
 
-int sc_hook_list(int ifindex, bool egress, struct sc_hook_prog *out, int max)
+int sc_hook_list(struct sc_nl *nl, int ifindex, bool egress, struct sc_hook_prog *out, int max)
 {
 	int n, m;
 
 	n = tcx_list(ifindex, egress, out, max);
 	if (n < 0)
 		return sc_errf(n, "ifindex %d: querying tcx programs: %s", ifindex, strerror(-n));
-	m = tc_list(ifindex, egress, out + n, max - n);
+	m = tc_list(nl, ifindex, egress, out + n, max - n);
 	if (m < 0)
 		return sc_errf(m, "ifindex %d: listing tc filters: %s", ifindex, strerror(-m));
 	return n + m;

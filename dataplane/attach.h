@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct sc_nl;
+
 /* Bookworm's uapi predates tcx (Linux 6.6); the values are ABI. */
 #define SC_BPF_TCX_INGRESS 46
 #define SC_BPF_TCX_EGRESS 47
@@ -50,6 +52,6 @@ int sc_clsact_destroy(int ifindex);
  * Everything attached at @ifindex's ingress (or egress): tcx programs and
  * tc filters in clsact. Returns the count (up to @max filled) or -errno.
  */
-int sc_hook_list(int ifindex, bool egress, struct sc_hook_prog *out, int max);
+int sc_hook_list(struct sc_nl *nl, int ifindex, bool egress, struct sc_hook_prog *out, int max);
 
 #endif

@@ -6,8 +6,6 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
 #include "dataplane/check.h"
 #include "dataplane/error.h"
@@ -89,7 +87,7 @@ static int probe_open(struct devprobe_bpf **out)
  * and the active tx queues from netlink/ethtool, or the allocated count
  * when that is 1 (a device with one tx queue can activate no more).
  */
-static void dev_facts_fallback(struct sc_nl *nl, struct rtnl_link *l, struct sc_check_dev *d)
+static void dev_facts_fallback(struct sc_nl *nl, const struct sc_link *l, struct sc_check_dev *d)
 {
 	unsigned int rx, tx;
 	bool on;
@@ -98,19 +96,18 @@ static void dev_facts_fallback(struct sc_nl *nl, struct rtnl_link *l, struct sc_
 		d->lltx = on;
 		d->lltx_from = "ethtool";
 	}
-	if (rtnl_link_get_num_tx_queues(l) == 1)
+	if (l->num_tx_queues == 1)
 		d->tx_queues = 1;
-	else if (nl && !sc_nl_active_queues(nl, d->ifindex, &rx, &tx))
+	else if (!sc_nl_active_queues(nl, d->ifindex, &rx, &tx))
 		d->tx_queues = (int)tx;
 	sc_clear_error();
 }
 
 static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct sc_nl *nl,
-		    struct rtnl_link *l, const char *role)
+		    const struct sc_link *l, const char *role)
 {
 	struct sc_check_dev *d;
-	int ifindex = rtnl_link_get_ifindex(l), txq = -1;
-	const char *kind = rtnl_link_get_type(l);
+	int ifindex = l->ifindex, txq = -1;
 
 	if (f->nr_path == SC_CHECK_MAX_PATH)
 		return;
@@ -118,8 +115,8 @@ static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct
 		if (f->path[i].ifindex == ifindex)
 			return;
 	d = &f->path[f->nr_path++];
-	snprintf(d->name, sizeof(d->name), "%s", rtnl_link_get_name(l));
-	snprintf(d->kind, sizeof(d->kind), "%s", kind ? kind : "");
+	snprintf(d->name, sizeof(d->name), "%s", l->name);
+	snprintf(d->kind, sizeof(d->kind), "%s", l->kind);
 	d->ifindex = ifindex;
 	d->role = role;
 	d->lltx = -1;
@@ -133,16 +130,19 @@ static void add_dev(struct sc_check_facts *f, struct devprobe_bpf *probe, struct
 }
 
 /* IFLA_LINK names a lower device, except for veth (the peer) and links into another namespace. */
-static int lower_of(struct rtnl_link *l)
+static int lower_of(const struct sc_link *l)
 {
-	const char *kind = rtnl_link_get_type(l);
-	int32_t nsid;
+	if (!strcmp(l->kind, "veth") || !strcmp(l->kind, "netkit") || l->link_netnsid)
+		return 0;
+	return l->link_ifindex != l->ifindex ? l->link_ifindex : 0;
+}
 
-	if (kind && (!strcmp(kind, "veth") || !strcmp(kind, "netkit")))
-		return 0;
-	if (!rtnl_link_get_link_netnsid(l, &nsid))
-		return 0;
-	return rtnl_link_get_link(l) != rtnl_link_get_ifindex(l) ? rtnl_link_get_link(l) : 0;
+static const struct sc_link *find_link(const struct sc_link *v, int n, int ifindex)
+{
+	for (int i = 0; ifindex && i < n; i++)
+		if (v[i].ifindex == ifindex)
+			return &v[i];
+	return NULL;
 }
 
 /*
@@ -152,61 +152,43 @@ static int lower_of(struct rtnl_link *l)
  */
 static int gather_path(struct sc_check_facts *f, struct devprobe_bpf *probe, struct sc_nl *nl)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *cache = NULL;
-	struct rtnl_link *dev, *l;
-	struct nl_object *o;
-	int err, lower, depth;
+	const struct sc_link *dev, *l;
+	struct sc_link *links = NULL;
+	int err, n = 0, depth;
 
-	if (!sk)
-		return sc_errf(ENOMEM, "check: out of memory");
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (!err)
-		err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (err < 0) {
-		err = sc_errf(EIO, "%s: listing links: %s", f->dev, nl_geterror(err));
-		goto out;
-	}
-	dev = rtnl_link_get(cache, f->ifindex);
+	err = sc_nl_links(nl, &links, &n);
+	if (err)
+		return sc_err_wrap(err, "%s", f->dev);
+	dev = find_link(links, n, f->ifindex);
 	if (!dev) {
-		err = sc_errf(ENODEV, "%s: no such device", f->dev);
-		goto out;
+		free(links);
+		return sc_errf(ENODEV, "%s: no such device", f->dev);
 	}
 	add_dev(f, probe, nl, dev, "device");
-	for (lower = lower_of(dev), depth = 0; lower && depth < 4; depth++) {
-		l = rtnl_link_get(cache, lower);
-		if (!l)
-			break;
+	for (l = find_link(links, n, lower_of(dev)), depth = 0; l && depth < 4; depth++) {
 		add_dev(f, probe, nl, l, "lower");
-		lower = lower_of(l);
-		rtnl_link_put(l);
+		l = find_link(links, n, lower_of(l));
 	}
-	if (rtnl_link_get_master(dev) && (l = rtnl_link_get(cache, rtnl_link_get_master(dev)))) {
+	l = find_link(links, n, dev->master_ifindex);
+	if (l)
 		add_dev(f, probe, nl, l, "master");
-		rtnl_link_put(l);
+	for (int i = 0; i < n; i++) {
+		if (lower_of(&links[i]) == f->ifindex)
+			add_dev(f, probe, nl, &links[i], "upper");
+		else if (links[i].master_ifindex == f->ifindex)
+			add_dev(f, probe, nl, &links[i], "port");
 	}
-	rtnl_link_put(dev);
-	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		l = (struct rtnl_link *)o;
-		if (lower_of(l) == f->ifindex)
-			add_dev(f, probe, nl, l, "upper");
-		else if (rtnl_link_get_master(l) == f->ifindex)
-			add_dev(f, probe, nl, l, "port");
-	}
-	err = 0;
-out:
-	nl_cache_free(cache);
-	nl_socket_free(sk);
-	return err;
+	free(links);
+	return 0;
 }
 
-static int gather_qdisc(struct sc_check_facts *f)
+static int gather_qdisc(struct sc_nl *nl, struct sc_check_facts *f)
 {
 	struct sc_qdisc_info *q = NULL;
 	struct sc_qdisc_rate *rates = NULL;
 	int n = 0, nr = 0, err;
 
-	err = sc_qdisc_list(f->ifindex, &q, &n);
+	err = sc_qdisc_list(nl, f->ifindex, &q, &n);
 	if (err)
 		return err;
 	for (int i = 0; i < n; i++) {
@@ -218,7 +200,7 @@ static int gather_qdisc(struct sc_check_facts *f)
 		break;
 	}
 	free(q);
-	err = sc_qdisc_rate_limits(f->ifindex, &rates, &nr);
+	err = sc_qdisc_rate_limits(nl, f->ifindex, &rates, &nr);
 	if (err)
 		return err;
 	f->nr_rates = nr;
@@ -228,14 +210,10 @@ static int gather_qdisc(struct sc_check_facts *f)
 	return 0;
 }
 
-static int gather_queues(struct sc_check_facts *f)
+static void gather_queues(struct sc_nl *nl, struct sc_check_facts *f)
 {
 	unsigned int rx = 0, tx = 0;
-	struct sc_nl *nl = NULL;
-	int err = sc_nl_open(&nl);
 
-	if (err)
-		return err;
 	/* A down device lists no queues: unknown, not zero. */
 	if (sc_nl_active_queues(nl, f->ifindex, &rx, &tx) || (!rx && !tx)) {
 		f->rx_queues = f->tx_queues = -1;
@@ -243,8 +221,7 @@ static int gather_queues(struct sc_check_facts *f)
 		f->rx_queues = (int)rx;
 		f->tx_queues = (int)tx;
 	}
-	sc_nl_close(nl);
-	return 0;
+	sc_clear_error();
 }
 
 /* ---- the sample ----------------------------------------------------------------- */
@@ -373,29 +350,34 @@ int sc_check(const struct sc_check_opts *o, struct sc_check_report *out)
 {
 	struct sc_check_facts *f = &out->facts;
 	struct devprobe_bpf *probe = NULL;
+	struct sc_link link;
 	struct sc_nl *nl = NULL;
 	uint32_t *shards = NULL;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(f->dev, sizeof(f->dev), "%s", o->dev);
-	f->ifindex = sc_qdisc_ifindex(o->dev);
-	if (f->ifindex < 0)
-		return f->ifindex;
-	err = gather_queues(f);
-	if (!err)
-		err = gather_qdisc(f);
+	err = sc_nl_open(&nl);
 	if (err)
-		return sc_err_wrap(err, "check %s", o->dev);
+		return err;
+	err = sc_nl_link_by_name(nl, o->dev, &link);
+	if (err)
+		goto out;
+	f->ifindex = link.ifindex;
+	gather_queues(nl, f);
+	err = gather_qdisc(nl, f);
+	if (err) {
+		err = sc_err_wrap(err, "check %s", o->dev);
+		goto out;
+	}
 	/* Without the probe, ethtool and netlink tell what they can; the rest still stands. */
 	if (!sc_kernel_has_btf_func("bpf_cast_to_kern_ctx") || probe_open(&probe)) {
 		probe = NULL;
 		sc_clear_error();
-		if (sc_nl_open(&nl))
-			nl = NULL;
 	}
 	err = gather_path(f, probe, nl);
 	devprobe_bpf__destroy(probe);
+out:
 	sc_nl_close(nl);
 	if (err)
 		return err;

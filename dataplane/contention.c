@@ -434,7 +434,7 @@ static int snap(struct sc_nl *nl, int ifindex, struct snapshot *sn)
 	err = sc_nl_link_by_index(nl, ifindex, &sn->link);
 	sn->t = now_s();
 	if (!err)
-		err = sc_qdisc_list(ifindex, &sn->qdiscs, &sn->nr_qdiscs);
+		err = sc_qdisc_list(nl, ifindex, &sn->qdiscs, &sn->nr_qdiscs);
 	if (!err)
 		err = sc_softnet_read(NULL, &sn->softnet);
 	return err;
@@ -554,12 +554,15 @@ int sc_contention_measure(const struct sc_contention_opts *o, struct sc_contenti
 	snprintf(r->dev, sizeof(r->dev), "%s", o->dev);
 	r->frequency = o->frequency;
 	r->sampled = o->frequency > 0;
-	r->ifindex = sc_qdisc_ifindex(o->dev);
-	if (r->ifindex < 0)
-		return r->ifindex;
 	err = sc_nl_open(&nl);
 	if (err)
 		return err;
+	err = sc_nl_link_by_name(nl, o->dev, &before.link);
+	if (err) {
+		sc_nl_close(nl);
+		return err;
+	}
+	r->ifindex = before.link.ifindex;
 	/* Load and attach before the window: verifier and attach cost stay outside it. */
 	if (r->sampled) {
 		err = sampler_open(&s, o, &r->lock_events);

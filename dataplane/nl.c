@@ -1,4 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The one netlink layer. One struct sc_nl per command carries a route
+ * socket (extack on, acks capped) and, opened on first use, a generic
+ * netlink one. Requests the libnl-route objects model (links, veth pairs,
+ * addresses, routes, htb/tbf qdiscs and classes) use those objects on the
+ * route socket; everything else (tc dumps, the saved qdisc tree that mq
+ * replays, group deletes) is a raw message sent with sc_nl_transact() or
+ * sc_nl_dump() and parsed with libnl's nla_* functions, so every message in
+ * the program goes through one socket type and one parser.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +54,11 @@ struct sc_nl {
 	struct nl_sock *genl;	/* opened on first use */
 };
 
+struct nl_sock *sc_nl_route(struct sc_nl *nl)
+{
+	return nl->route;
+}
+
 static int nl_err(int nlerr)
 {
 	/* libnl returns its own codes; map the ones callers care about. */
@@ -73,7 +88,7 @@ static int nl_err(int nlerr)
 int sc_nl_open(struct sc_nl **out)
 {
 	struct sc_nl *nl = calloc(1, sizeof(*nl));
-	int err;
+	int one = 1, err;
 
 	if (!nl)
 		return sc_errf(ENOMEM, "netlink: out of memory");
@@ -88,6 +103,11 @@ int sc_nl_open(struct sc_nl **out)
 		free(nl);
 		return sc_errf(nl_err(err), "rtnetlink: %s", nl_geterror(err));
 	}
+	/* The kernel's error strings (extack), without an echo of our request. */
+	setsockopt(nl_socket_get_fd(nl->route), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->route), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* A qdisc tree with thousands of filters dumps in one go. */
+	nl_socket_set_buffer_size(nl->route, 1 << 20, 1 << 20);
 	*out = nl;
 	return 0;
 }
@@ -102,13 +122,125 @@ void sc_nl_close(struct sc_nl *nl)
 	free(nl);
 }
 
+/* ---- requests and dumps: the ack, extack and error path for raw messages ---- */
+
+struct nl_reply {
+	int error;		/* negative errno from NLMSG_ERROR, 0 on ACK */
+	char msg[256];		/* the kernel's extack message, if any */
+	int (*valid)(struct nlmsghdr *nlh, void *arg);
+	void *arg;
+	int cb_error;		/* first error returned by @valid */
+};
+
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	const struct nlmsghdr *nlh = (const void *)((const char *)e - NLMSG_HDRLEN);
+	struct nl_reply *r = arg;
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
+
+	(void)who;
+	r->error = e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	if (off >= nlh->nlmsg_len - NLMSG_HDRLEN)
+		return NL_STOP;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+		      nlh->nlmsg_len - NLMSG_HDRLEN - off, NULL) == 0 &&
+	    tb[NLMSGERR_ATTR_MSG])
+		snprintf(r->msg, sizeof(r->msg), "%s", nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	((struct nl_reply *)arg)->error = 0;
+	return NL_STOP;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct nl_reply *r = arg;
+	int err;
+
+	if (!r->valid || r->cb_error)
+		return NL_OK;
+	err = r->valid(nlmsg_hdr(msg), r->arg);
+	if (err)
+		r->cb_error = err;
+	return NL_OK;
+}
+
+/* Receive until ACK/error/DONE; returns the kernel's -errno (message in r->msg). */
+static int nl_wait(struct nl_sock *sk, struct nl_reply *r)
+{
+	/* nl_socket_get_cb() takes a reference: drop it, or the socket's cb set leaks. */
+	struct nl_cb *sock_cb = nl_socket_get_cb(sk);
+	struct nl_cb *cb = nl_cb_clone(sock_cb);
+	int err;
+
+	nl_cb_put(sock_cb);
+	if (!cb)
+		return -ENOMEM;
+	r->error = 1;
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+	err = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	if (r->error <= 0)
+		return r->error;
+	/* Dumps end with NLMSG_DONE: nl_recvmsgs returned 0 without ACK. */
+	if (err < 0)
+		return -EIO;
+	return r->cb_error;
+}
+
+int sc_nl_transact(struct sc_nl *nl, struct nl_msg *msg, char *why, size_t why_len)
+{
+	struct nl_sock *sk = nl->route;
+	struct nl_reply r = { 0 };
+	int err;
+
+	err = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (err < 0)
+		return -EIO;
+	err = nl_wait(sk, &r);
+	if (why && why_len)
+		snprintf(why, why_len, "%s", r.msg[0] ? r.msg : strerror(-err));
+	return err;
+}
+
+int sc_nl_dump(struct sc_nl *nl, int type, const void *hdr, size_t len, sc_nl_msg_fn fn,
+	       void *arg)
+{
+	struct nl_reply r = { .valid = fn, .arg = arg };
+	int err;
+
+	err = nl_send_simple(nl->route, type, NLM_F_DUMP, (void *)hdr, len);
+	if (err < 0)
+		return -EIO;
+	err = nl_wait(nl->route, &r);
+	return err == 1 ? 0 : err;
+}
+
+/* ---- links ---- */
+
 static void fill_link(struct rtnl_link *l, struct sc_link *out)
 {
 	const char *s;
+	int32_t nsid;
 
 	memset(out, 0, sizeof(*out));
 	out->ifindex = rtnl_link_get_ifindex(l);
 	out->peer_ifindex = rtnl_link_get_link(l);
+	out->link_ifindex = rtnl_link_get_link(l);
+	out->link_netnsid = !rtnl_link_get_link_netnsid(l, &nsid);
+	out->master_ifindex = rtnl_link_get_master(l);
 	snprintf(out->name, sizeof(out->name), "%s", rtnl_link_get_name(l) ?: "");
 	s = rtnl_link_get_type(l);
 	snprintf(out->kind, sizeof(out->kind), "%s", s ? s : "");
@@ -438,6 +570,7 @@ int sc_nl_group_delete(struct sc_nl *nl, uint32_t group)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct nl_msg *msg;
+	char why[256];
 	int err;
 
 	/*
@@ -453,12 +586,9 @@ int sc_nl_group_delete(struct sc_nl *nl, uint32_t group)
 		nlmsg_free(msg);
 		return sc_errf(ENOMEM, "out of memory");
 	}
-	err = nl_send_auto(nl->route, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_wait_for_ack(nl->route);
-	if (err < 0)
-		return sc_errf(nl_err(err), "deleting link group %u: %s", group, nl_geterror(err));
+	err = sc_nl_transact(nl, msg, why, sizeof(why));
+	if (err)
+		return sc_errf(err, "deleting link group %u: %s", group, why);
 	return 0;
 }
 

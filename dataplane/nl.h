@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Netlink, through libnl-route / libnl-genl: the device facts shardctl
- * needs and the few link changes it makes. Everything works on the calling
- * thread's network namespace.
+ * The one netlink layer (libnl core, libnl-route, libnl-genl): the device
+ * facts shardctl needs, the link changes it makes, and the raw request,
+ * ack/extack and dump path every other module's messages take. A command
+ * opens one struct sc_nl and passes it down. Everything works in the
+ * calling thread's network namespace.
  */
 #ifndef SC_NL_H
 #define SC_NL_H
 
 #include <net/if.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct sc_nl;
+struct nl_sock;
+struct nl_msg;
+struct nlmsghdr;
 
 struct sc_link {
 	int ifindex;
 	int peer_ifindex;	/* veth: the other end (IFLA_LINK); 0 otherwise */
+	int link_ifindex;	/* IFLA_LINK of any kind (a vlan's lower), 0 when none */
+	bool link_netnsid;	/* IFLA_LINK names a device in another namespace */
+	int master_ifindex;	/* IFLA_MASTER (bond, bridge), 0 when none */
 	char name[IF_NAMESIZE];
 	char kind[16];		/* "veth", "tun", ... ("" when none) */
 	char alias[256];
@@ -29,6 +38,23 @@ struct sc_link {
 
 int sc_nl_open(struct sc_nl **out);
 void sc_nl_close(struct sc_nl *nl);
+
+/* The route socket, for the libnl-route object calls (rtnl_qdisc_add(), link caches). */
+struct nl_sock *sc_nl_route(struct sc_nl *nl);
+/*
+ * Send @msg (consumed; NLM_F_REQUEST|NLM_F_ACK are added) and wait for the
+ * kernel's answer. Returns its -errno; @why, when given, gets the kernel's
+ * extack message, else strerror().
+ */
+int sc_nl_transact(struct sc_nl *nl, struct nl_msg *msg, char *why, size_t why_len);
+/*
+ * Dump @type with the fixed header @hdr (@len bytes), calling @fn for every
+ * message until NLMSG_DONE; @fn's first non-zero return ends the dump and
+ * is returned. The kernel's -errno otherwise.
+ */
+typedef int (*sc_nl_msg_fn)(struct nlmsghdr *nlh, void *arg);
+int sc_nl_dump(struct sc_nl *nl, int type, const void *hdr, size_t len, sc_nl_msg_fn fn,
+	       void *arg);
 
 /* -ENODEV (with a message naming @name) when there is no such device. */
 int sc_nl_link_by_name(struct sc_nl *nl, const char *name, struct sc_link *out);

@@ -18,7 +18,6 @@
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
-#include <netlink/route/link.h>
 
 #include "dataplane/error.h"
 #include "dataplane/nl.h"
@@ -26,136 +25,6 @@
 #include "dataplane/qdisc.h"
 
 #define STATE_MAGIC "SCQDST1"
-
-/* ---- netlink plumbing ---------------------------------------------------- */
-
-struct nl_reply {
-	int error;		/* negative errno from NLMSG_ERROR, 0 on ACK */
-	char msg[256];		/* the kernel's extack message, if any */
-	int (*valid)(struct nlmsghdr *nlh, void *arg);
-	void *arg;
-	int cb_error;		/* first error returned by @valid */
-};
-
-static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	const struct nlmsghdr *nlh = (const void *)((const char *)e - NLMSG_HDRLEN);
-	struct nl_reply *r = arg;
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	size_t off = sizeof(*e);
-
-	(void)who;
-	r->error = e->error;
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(e->msg);
-	if (off >= nlh->nlmsg_len - NLMSG_HDRLEN)
-		return NL_STOP;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
-		      nlh->nlmsg_len - NLMSG_HDRLEN - off, NULL) == 0 &&
-	    tb[NLMSGERR_ATTR_MSG])
-		snprintf(r->msg, sizeof(r->msg), "%s", nla_get_string(tb[NLMSGERR_ATTR_MSG]));
-	return NL_STOP;
-}
-
-static int on_ack(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	((struct nl_reply *)arg)->error = 0;
-	return NL_STOP;
-}
-
-static int on_valid(struct nl_msg *msg, void *arg)
-{
-	struct nl_reply *r = arg;
-	int err;
-
-	if (!r->valid || r->cb_error)
-		return NL_OK;
-	err = r->valid(nlmsg_hdr(msg), r->arg);
-	if (err)
-		r->cb_error = err;
-	return NL_OK;
-}
-
-static int nl_open(struct nl_sock **out, int protocol)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	int one = 1, err;
-
-	if (!sk)
-		return sc_errf(ENOMEM, "netlink: out of memory");
-	err = nl_connect(sk, protocol);
-	if (err < 0) {
-		nl_socket_free(sk);
-		return sc_errf(EIO, "netlink: connect: %s", nl_geterror(err));
-	}
-	/* Error strings from the kernel (extack) and no echo of our request. */
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl_socket_set_buffer_size(sk, 1 << 20, 1 << 20);
-	*out = sk;
-	return 0;
-}
-
-/* Receive until ACK/error/DONE; returns the kernel's -errno (message in r->msg). */
-static int nl_wait(struct nl_sock *sk, struct nl_reply *r)
-{
-	/* nl_socket_get_cb() takes a reference: drop it, or the socket's cb set leaks. */
-	struct nl_cb *sock_cb = nl_socket_get_cb(sk);
-	struct nl_cb *cb = nl_cb_clone(sock_cb);
-	int err;
-
-	nl_cb_put(sock_cb);
-	if (!cb)
-		return -ENOMEM;
-	r->error = 1;
-	nl_cb_err(cb, NL_CB_CUSTOM, on_error, r);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
-	err = nl_recvmsgs(sk, cb);
-	nl_cb_put(cb);
-	if (r->error <= 0)
-		return r->error;
-	/* Dumps end with NLMSG_DONE: nl_recvmsgs returned 0 without ACK. */
-	if (err < 0)
-		return -EIO;
-	return r->cb_error;
-}
-
-/* Send @msg (consumed), wait for the ACK. */
-static int nl_transact(struct nl_sock *sk, struct nl_msg *msg, char *why, size_t why_len)
-{
-	struct nl_reply r = { 0 };
-	int err;
-
-	err = nl_send_auto(sk, msg);
-	nlmsg_free(msg);
-	if (err < 0)
-		return -EIO;
-	err = nl_wait(sk, &r);
-	if (why && why_len)
-		snprintf(why, why_len, "%s", r.msg[0] ? r.msg : strerror(-err));
-	return err;
-}
-
-/* Dump @type for @ifindex (and @parent), calling @fn for every message. */
-static int tc_dump(struct nl_sock *sk, int type, int ifindex, uint32_t parent,
-		   int (*fn)(struct nlmsghdr *, void *), void *arg)
-{
-	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
-	struct nl_reply r = { .valid = fn, .arg = arg };
-	int err;
-
-	err = nl_send_simple(sk, type, NLM_F_DUMP, &tcm, sizeof(tcm));
-	if (err < 0)
-		return -EIO;
-	err = nl_wait(sk, &r);
-	if (err == 1)
-		err = 0;
-	return err;
-}
 
 /* ---- parsing -------------------------------------------------------------- */
 
@@ -283,11 +152,13 @@ static int collect_one(struct nlmsghdr *nlh, void *arg)
 	return msgs_add(c->out, nlh);
 }
 
-static int dump_into(struct nl_sock *sk, int type, int ifindex, uint32_t parent, struct msgs *out)
+static int dump_into(struct sc_nl *nl, int type, int ifindex, uint32_t parent, struct msgs *out)
 {
 	struct collect_arg c = { .ifindex = ifindex, .out = out };
 
-	return tc_dump(sk, type, ifindex, parent, collect_one, &c);
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
+
+	return sc_nl_dump(nl, type, &tcm, sizeof(tcm), collect_one, &c);
 }
 
 /* The tree: qdiscs root first, classes, and the filters of every qdisc and class. */
@@ -317,24 +188,24 @@ static void put_root_first(struct msgs *m)
 	}
 }
 
-static int tree_dump(struct nl_sock *sk, int ifindex, struct tree *t)
+static int tree_dump(struct sc_nl *nl, int ifindex, struct tree *t)
 {
 	int err, i;
 
 	memset(t, 0, sizeof(*t));
-	err = dump_into(sk, RTM_GETQDISC, ifindex, 0, &t->qdiscs);
+	err = dump_into(nl, RTM_GETQDISC, ifindex, 0, &t->qdiscs);
 	if (!err)
-		err = dump_into(sk, RTM_GETTCLASS, ifindex, 0, &t->classes);
+		err = dump_into(nl, RTM_GETTCLASS, ifindex, 0, &t->classes);
 	for (i = 0; !err && i < t->qdiscs.n; i++) {
 		const struct tcmsg *tcm = nlmsg_data(t->qdiscs.v[i]);
 
 		if (tcm->tcm_handle)
-			err = dump_into(sk, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
+			err = dump_into(nl, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
 	}
 	for (i = 0; !err && i < t->classes.n; i++) {
 		const struct tcmsg *tcm = nlmsg_data(t->classes.v[i]);
 
-		err = dump_into(sk, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
+		err = dump_into(nl, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
 	}
 	if (err) {
 		tree_free(t);
@@ -356,38 +227,19 @@ static void info_from(const struct tc_obj *o, struct sc_qdisc_info *q)
 	parse_stats(o, q);
 }
 
-static int link_exists(struct nl_sock *sk, int ifindex, struct rtnl_link **out)
+int sc_qdisc_list(struct sc_nl *nl, int ifindex, struct sc_qdisc_info **out, int *n)
 {
-	struct rtnl_link *link = NULL;
-	int err = rtnl_link_get_kernel(sk, ifindex, NULL, &link);
-
-	if (err < 0)
-		return err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV ? -ENODEV : -EIO;
-	if (out)
-		*out = link;
-	else
-		rtnl_link_put(link);
-	return 0;
-}
-
-int sc_qdisc_list(int ifindex, struct sc_qdisc_info **out, int *n)
-{
-	struct nl_sock *sk = NULL;
 	struct msgs m = { 0 };
 	struct sc_qdisc_info *v = NULL;
+	struct sc_link link;
 	int err, i;
 
 	*out = NULL;
 	*n = 0;
-	err = nl_open(&sk, NETLINK_ROUTE);
+	err = sc_nl_link_by_index(nl, ifindex, &link);
 	if (err)
 		return err;
-	err = link_exists(sk, ifindex, NULL);
-	if (err) {
-		err = sc_errf(err, "ifindex %d: %s", ifindex, strerror(-err));
-		goto out;
-	}
-	err = dump_into(sk, RTM_GETQDISC, ifindex, 0, &m);
+	err = dump_into(nl, RTM_GETQDISC, ifindex, 0, &m);
 	if (err) {
 		err = sc_errf(err, "ifindex %d: qdisc dump: %s", ifindex, strerror(-err));
 		goto out;
@@ -412,7 +264,6 @@ int sc_qdisc_list(int ifindex, struct sc_qdisc_info **out, int *n)
 	*n = m.n;
 out:
 	msgs_free(&m);
-	nl_socket_free(sk);
 	return err;
 }
 
@@ -516,55 +367,19 @@ static int rates_from_tree(const struct tree *t, struct sc_qdisc_rate **out, int
 	return 0;
 }
 
-int sc_qdisc_rate_limits(int ifindex, struct sc_qdisc_rate **out, int *n)
+int sc_qdisc_rate_limits(struct sc_nl *nl, int ifindex, struct sc_qdisc_rate **out, int *n)
 {
-	struct nl_sock *sk = NULL;
 	struct tree t;
 	int err;
 
 	*out = NULL;
 	*n = 0;
-	err = nl_open(&sk, NETLINK_ROUTE);
-	if (err)
-		return err;
-	err = tree_dump(sk, ifindex, &t);
-	nl_socket_free(sk);
+	err = tree_dump(nl, ifindex, &t);
 	if (err)
 		return sc_errf(err, "ifindex %d: qdisc dump: %s", ifindex, strerror(-err));
 	err = rates_from_tree(&t, out, n);
 	tree_free(&t);
 	return err ? sc_errf(err, "ifindex %d: out of memory", ifindex) : 0;
-}
-
-/* ---- devices ------------------------------------------------------------------- */
-
-int sc_qdisc_ifindex(const char *dev)
-{
-	unsigned int ifindex = if_nametoindex(dev);
-
-	if (!ifindex)
-		return sc_errf(ENODEV, "%s: no such device in this network namespace", dev);
-	return (int)ifindex;
-}
-
-int sc_qdisc_tx_queues(int ifindex, unsigned int *allocated, int *active)
-{
-	struct sc_link link;
-	struct sc_nl *nl = NULL;
-	unsigned int rx = 0, tx = 0;
-	int err;
-
-	err = sc_nl_open(&nl);
-	if (err)
-		return err;
-	err = sc_nl_link_by_index(nl, ifindex, &link);
-	if (!err) {
-		*allocated = link.num_tx_queues;
-		/* The netdev family lists no queues of a down device: unknown then. */
-		*active = sc_nl_active_queues(nl, ifindex, &rx, &tx) || !tx ? -1 : (int)tx;
-	}
-	sc_nl_close(nl);
-	return err;
 }
 
 /* ---- state file ------------------------------------------------------------------- */
@@ -843,7 +658,7 @@ fail:
 	return NULL;
 }
 
-static int replay_one(struct nl_sock *sk, const struct nlmsghdr *saved, int flags, int ifindex,
+static int replay_one(struct sc_nl *nl, const struct nlmsghdr *saved, int flags, int ifindex,
 		      const char *what, const char *dev)
 {
 	struct nl_msg *msg = replay_msg(saved, flags, ifindex);
@@ -854,7 +669,7 @@ static int replay_one(struct nl_sock *sk, const struct nlmsghdr *saved, int flag
 
 	if (!msg)
 		return sc_errf(ENOMEM, "%s: out of memory", dev);
-	err = nl_transact(sk, msg, why, sizeof(why));
+	err = sc_nl_transact(nl, msg, why, sizeof(why));
 	if (!err)
 		return 0;
 	if (!tc_parse((struct nlmsghdr *)saved, &o))
@@ -903,7 +718,7 @@ static bool saved_class(const struct tree *t, uint32_t classid)
  * qdisc's walk order (htb: hash order), not the hierarchy, so keep making
  * passes until nothing is left or nothing moves.
  */
-static int replay_children(struct nl_sock *sk, const struct tree *t, int ifindex, const char *dev,
+static int replay_children(struct sc_nl *nl, const struct tree *t, int ifindex, const char *dev,
 			   unsigned int *nq, unsigned int *nc)
 {
 	int total = t->qdiscs.n - 1 + t->classes.n, left = total, err = 0;
@@ -942,7 +757,7 @@ static int replay_children(struct nl_sock *sk, const struct tree *t, int ifindex
 			if (is_class && !explicit_classes(owner_kind(t, tcm->tcm_handle))) {
 				/* Implicit class: nothing to send. */
 			} else {
-				err = replay_one(sk, nlh, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+				err = replay_one(nl, nlh, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 						 is_class ? "class" : "qdisc", dev);
 				if (err)
 					break;
@@ -1022,7 +837,7 @@ static enum skip skip_filter(const struct msgs *f, int i)
 	return SKIP_IMPLICIT;
 }
 
-static int replay_tree(struct nl_sock *sk, const struct tree *t, int ifindex, const char *dev,
+static int replay_tree(struct sc_nl *nl, const struct tree *t, int ifindex, const char *dev,
 		       struct sc_mq_revert *res)
 {
 	const struct tcmsg *root;
@@ -1042,21 +857,21 @@ static int replay_tree(struct nl_sock *sk, const struct tree *t, int ifindex, co
 			nlmsg_free(msg);
 			return sc_errf(ENOMEM, "%s: out of memory", dev);
 		}
-		err = nl_transact(sk, msg, why, sizeof(why));
+		err = sc_nl_transact(nl, msg, why, sizeof(why));
 		if (err && err != -ENOENT && err != -EINVAL)
 			return sc_errf(err, "%s: deleting the root qdisc: %s", dev, why);
 		res->qdiscs = 1;
 		return 0;
 	}
-	err = replay_one(sk, t->qdiscs.v[0], NLM_F_CREATE | NLM_F_REPLACE, ifindex, "root qdisc", dev);
+	err = replay_one(nl, t->qdiscs.v[0], NLM_F_CREATE | NLM_F_REPLACE, ifindex, "root qdisc", dev);
 	if (err)
 		return err;
 	res->qdiscs = 1;
-	err = replay_children(sk, t, ifindex, dev, &res->qdiscs, &res->classes);
+	err = replay_children(nl, t, ifindex, dev, &res->qdiscs, &res->classes);
 	for (int i = 0; !err && i < t->filters.n; i++) {
 		if (skip_filter(&t->filters, i))
 			continue;
-		err = replay_one(sk, t->filters.v[i], NLM_F_CREATE | NLM_F_EXCL, ifindex, "filter", dev);
+		err = replay_one(nl, t->filters.v[i], NLM_F_CREATE | NLM_F_EXCL, ifindex, "filter", dev);
 		res->filters += !err;
 	}
 	return err;
@@ -1108,10 +923,10 @@ static int compare_lists(const struct msgs *want, const struct msgs *got, const 
 	}
 }
 
-static int verify_tree(struct nl_sock *sk, const struct tree *want, int ifindex, const char *dev)
+static int verify_tree(struct sc_nl *nl, const struct tree *want, int ifindex, const char *dev)
 {
 	struct tree got;
-	int err = tree_dump(sk, ifindex, &got);
+	int err = tree_dump(nl, ifindex, &got);
 
 	if (err)
 		return sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
@@ -1156,7 +971,7 @@ static int refuse_rates(const char *dev, const struct sc_qdisc_rate *r, int n)
 		       n > 1 ? " (and there are more rate limits)" : "");
 }
 
-static int mq_add(struct nl_sock *sk, int ifindex, uint32_t parent, const char *kind,
+static int mq_add(struct sc_nl *nl, int ifindex, uint32_t parent, const char *kind,
 		  int flags, char *why, size_t why_len)
 {
 	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
@@ -1177,24 +992,24 @@ static int mq_add(struct nl_sock *sk, int ifindex, uint32_t parent, const char *
 			goto fail;
 		nla_nest_end(msg, opt);
 	}
-	return nl_transact(sk, msg, why, why_len);
+	return sc_nl_transact(nl, msg, why, why_len);
 fail:
 	nlmsg_free(msg);
 	return err;
 }
 
 /* Replace the root with mq, then each visible per-queue child with @child. */
-static int mq_swap(struct nl_sock *sk, int ifindex, const char *dev, const char *child,
+static int mq_swap(struct sc_nl *nl, int ifindex, const char *dev, const char *child,
 		   struct sc_mq_result *res)
 {
 	struct msgs now = { 0 };
 	char why[256];
 	int err;
 
-	err = mq_add(sk, ifindex, TC_H_ROOT, "mq", NLM_F_CREATE | NLM_F_REPLACE, why, sizeof(why));
+	err = mq_add(nl, ifindex, TC_H_ROOT, "mq", NLM_F_CREATE | NLM_F_REPLACE, why, sizeof(why));
 	if (err)
 		return sc_errf(err, "%s: replacing the root qdisc with mq: %s", dev, why);
-	err = dump_into(sk, RTM_GETQDISC, ifindex, 0, &now);
+	err = dump_into(nl, RTM_GETQDISC, ifindex, 0, &now);
 	if (err)
 		return sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
 	put_root_first(&now);
@@ -1210,7 +1025,7 @@ static int mq_swap(struct nl_sock *sk, int ifindex, const char *dev, const char 
 
 		if (TC_H_MAJ(tcm->tcm_parent) != res->mq_handle)
 			continue;
-		err = mq_add(sk, ifindex, tcm->tcm_parent, child, NLM_F_CREATE | NLM_F_REPLACE, why,
+		err = mq_add(nl, ifindex, tcm->tcm_parent, child, NLM_F_CREATE | NLM_F_REPLACE, why,
 			     sizeof(why));
 		if (err) {
 			sc_qdisc_handle_str(tcm->tcm_parent, p, sizeof(p));
@@ -1221,34 +1036,34 @@ static int mq_swap(struct nl_sock *sk, int ifindex, const char *dev, const char 
 	return err;
 }
 
-static int check_queues(int ifindex, const char *dev)
+static int check_queues(struct sc_nl *nl, const struct sc_link *link, const char *dev)
 {
-	unsigned int allocated;
-	int active, err;
+	unsigned int rx = 0, tx = 0;
 
-	err = sc_qdisc_tx_queues(ifindex, &allocated, &active);
-	if (err)
-		return err;
-	if (allocated <= 1 || active == 1)
+	/* The netdev family lists no queues of a down device: unknown then, not single. */
+	if (sc_nl_active_queues(nl, link->ifindex, &rx, &tx))
+		tx = 0;
+	if (link->num_tx_queues <= 1 || tx == 1)
 		return sc_errf(EOPNOTSUPP,
 			       "%s: has a single tx queue; mq gives each tx queue its own qdisc, so "
 			       "there is nothing to split (the lock is per queue already)", dev);
 	return 0;
 }
 
-int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
-			struct sc_mq_result *res)
+static int mq_install(struct sc_nl *nl, const char *dev, const char *child, unsigned int flags,
+		      struct sc_mq_result *res)
 {
-	struct nl_sock *sk = NULL;
 	struct tree t = { 0 };
+	struct sc_link link;
 	struct tc_obj root;
 	struct stat st;
 	int ifindex, err, nbpf, lock;
 
 	memset(res, 0, sizeof(*res));
-	ifindex = sc_qdisc_ifindex(dev);
-	if (ifindex < 0)
-		return ifindex;
+	err = sc_nl_link_by_name(nl, dev, &link);
+	if (err)
+		return err;
+	ifindex = link.ifindex;
 	if (child)
 		snprintf(res->child_kind, sizeof(res->child_kind), "%s", child);
 	err = sc_qdisc_state_path(ifindex, res->state_path, sizeof(res->state_path));
@@ -1262,12 +1077,10 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 			      "run 'shardctl mq %s --revert' first", dev, res->state_path, dev);
 		goto out;
 	}
-	err = check_queues(ifindex, dev);
-	if (!err)
-		err = nl_open(&sk, NETLINK_ROUTE);
+	err = check_queues(nl, &link, dev);
 	if (err)
 		goto out;
-	err = tree_dump(sk, ifindex, &t);
+	err = tree_dump(nl, ifindex, &t);
 	if (err) {
 		err = sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
 		goto out;
@@ -1309,13 +1122,13 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 	err = state_write(res->state_path, dev, ifindex, &t, 0);
 	if (err)
 		goto out;
-	err = mq_swap(sk, ifindex, dev, child, res);
+	err = mq_swap(nl, ifindex, dev, child, res);
 	if (err) {
 		struct sc_mq_revert rv = { 0 };
 		char first[1024];
 
 		snprintf(first, sizeof(first), "%s", sc_last_error());
-		if (replay_tree(sk, &t, ifindex, dev, &rv))
+		if (replay_tree(nl, &t, ifindex, dev, &rv))
 			err = sc_errf(err, "%s; putting the old root back failed too: %s (state kept in %s)",
 				      first, sc_last_error(), res->state_path);
 		else {
@@ -1332,17 +1145,16 @@ out:
 		res->nr_rates = 0;
 	}
 	tree_free(&t);
-	nl_socket_free(sk);
 	sc_unlock(lock);
 	return err;
 }
 
-static int check_current_root(struct nl_sock *sk, int ifindex, const char *dev, uint32_t mq_handle)
+static int check_current_root(struct sc_nl *nl, int ifindex, const char *dev, uint32_t mq_handle)
 {
 	struct msgs now = { 0 };
 	struct tc_obj o;
 	char h[32];
-	int err = dump_into(sk, RTM_GETQDISC, ifindex, 0, &now);
+	int err = dump_into(nl, RTM_GETQDISC, ifindex, 0, &now);
 
 	if (err)
 		return sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
@@ -1360,19 +1172,21 @@ static int check_current_root(struct nl_sock *sk, int ifindex, const char *dev, 
 	return err;
 }
 
-int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert *res)
+static int mq_revert(struct sc_nl *nl, const char *dev, unsigned int flags,
+		     struct sc_mq_revert *res)
 {
-	struct nl_sock *sk = NULL;
 	struct state_hdr h;
 	struct tree t = { 0 };
+	struct sc_link link;
 	struct tc_obj root;
 	int ifindex, err, lock;
 	uint64_t cookie;
 
 	memset(res, 0, sizeof(*res));
-	ifindex = sc_qdisc_ifindex(dev);
-	if (ifindex < 0)
-		return ifindex;
+	err = sc_nl_link_by_name(nl, dev, &link);
+	if (err)
+		return err;
+	ifindex = link.ifindex;
 	err = sc_qdisc_state_path(ifindex, res->state_path, sizeof(res->state_path));
 	if (err)
 		return err;
@@ -1399,17 +1213,14 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 			      res->state_path, (int)sizeof(h.ifname), h.ifname);
 	if (err)
 		goto out;
-	err = nl_open(&sk, NETLINK_ROUTE);
-	if (err)
-		goto out;
 	if (!(flags & SC_MQ_FORCE)) {
-		err = check_current_root(sk, ifindex, dev, h.mq_handle);
+		err = check_current_root(nl, ifindex, dev, h.mq_handle);
 		if (err)
 			goto out;
 	}
-	err = replay_tree(sk, &t, ifindex, dev, res);
+	err = replay_tree(nl, &t, ifindex, dev, res);
 	if (!err && ((const struct tcmsg *)nlmsg_data(t.qdiscs.v[0]))->tcm_handle)
-		err = verify_tree(sk, &t, ifindex, dev);
+		err = verify_tree(nl, &t, ifindex, dev);
 	if (err)
 		goto out;
 	if (!tc_parse(t.qdiscs.v[0], &root)) {
@@ -1420,7 +1231,29 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 		err = sc_errf(errno, "%s: %s", res->state_path, strerror(errno));
 out:
 	tree_free(&t);
-	nl_socket_free(sk);
 	sc_unlock(lock);
+	return err;
+}
+
+int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
+			struct sc_mq_result *res)
+{
+	struct sc_nl *nl = NULL;
+	int err = sc_nl_open(&nl);
+
+	if (!err)
+		err = mq_install(nl, dev, child, flags, res);
+	sc_nl_close(nl);
+	return err;
+}
+
+int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert *res)
+{
+	struct sc_nl *nl = NULL;
+	int err = sc_nl_open(&nl);
+
+	if (!err)
+		err = mq_revert(nl, dev, flags, res);
+	sc_nl_close(nl);
 	return err;
 }

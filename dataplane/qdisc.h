@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <net/if.h>
 
+struct sc_nl;
+
 #define SC_QDISC_KIND_LEN 16
 
 struct sc_qdisc_info {
@@ -44,7 +46,7 @@ struct sc_qdisc_info {
  * then its visible children in dump order. *out is malloc'ed (free()); an
  * interface without qdiscs gives *n == 0. -ENODEV if @ifindex is unknown.
  */
-int sc_qdisc_list(int ifindex, struct sc_qdisc_info **out, int *n);
+int sc_qdisc_list(struct sc_nl *nl, int ifindex, struct sc_qdisc_info **out, int *n);
 /*
  * Counters of @after minus @before, matched by (handle, parent, kind);
  * a qdisc absent from @before keeps its absolute counters. Gauges from @after.
@@ -63,13 +65,7 @@ struct sc_qdisc_rate {
 };
 
 /* htb classes and tbf qdiscs in @ifindex's egress tree. *out malloc'ed. */
-int sc_qdisc_rate_limits(int ifindex, struct sc_qdisc_rate **out, int *n);
-
-/* Tx queues: allocated (IFLA_NUM_TX_QUEUES) and active (-1: unknown). */
-int sc_qdisc_tx_queues(int ifindex, unsigned int *allocated, int *active);
-
-/* Resolve @dev in the current network namespace; -ENODEV with a message. */
-int sc_qdisc_ifindex(const char *dev);
+int sc_qdisc_rate_limits(struct sc_nl *nl, int ifindex, struct sc_qdisc_rate **out, int *n);
 
 enum {
 	SC_MQ_FORCE = 1 << 0,	/* replace even if rate limits or BPF filters are lost */

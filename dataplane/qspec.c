@@ -15,6 +15,7 @@
 #include <netlink/route/qdisc/fifo.h>
 
 #include "dataplane/error.h"
+#include "dataplane/nl.h"
 #include "dataplane/qspec.h"
 
 #define MAX_WORDS 16
@@ -254,18 +255,12 @@ static int fill_qdisc(struct rtnl_qdisc *qd, const struct sc_qspec *q)
 	}
 }
 
-int sc_qspec_apply(int ifindex, const struct sc_qspec *q)
+int sc_qspec_apply(struct sc_nl *nl, int ifindex, const struct sc_qspec *q)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	struct rtnl_qdisc *qd = NULL;
-	int err;
+	struct nl_sock *sk = sc_nl_route(nl);
+	struct rtnl_qdisc *qd = rtnl_qdisc_alloc();
+	int err = 0;
 
-	if (!sk)
-		return sc_errf(ENOMEM, "out of memory");
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (err)
-		goto out;
-	qd = rtnl_qdisc_alloc();
 	if (!qd) {
 		err = -NLE_NOMEM;
 		goto out;
@@ -280,7 +275,6 @@ int sc_qspec_apply(int ifindex, const struct sc_qspec *q)
 		err = apply_htb_class(sk, ifindex, q);
 out:
 	rtnl_qdisc_put(qd);
-	nl_socket_free(sk);
 	if (err)
 		return sc_errf(EINVAL, "ifindex %d: installing the shard qdisc: %s", ifindex,
 			       nl_geterror(err));

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sc_nl;
+
 enum sc_qspec_kind { SC_QSPEC_NONE = 0, SC_QSPEC_HTB, SC_QSPEC_TBF, SC_QSPEC_PFIFO, SC_QSPEC_BFIFO };
 
 struct sc_qspec {
@@ -38,6 +40,6 @@ int sc_qspec_parse(const char *spec, struct sc_qspec *out);
 /* Canonical text of @q (what status shows, and what setup compares on a re-run). */
 void sc_qspec_format(const struct sc_qspec *q, char *buf, size_t len);
 /* Install @q as the root qdisc of @ifindex (replacing what is there). */
-int sc_qspec_apply(int ifindex, const struct sc_qspec *q);
+int sc_qspec_apply(struct sc_nl *nl, int ifindex, const struct sc_qspec *q);
 
 #endif

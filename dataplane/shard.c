@@ -256,10 +256,10 @@ static void read_counters(int stats_fd, struct sc_counter *sum, unsigned int nr_
 }
 
 /* The id of our program at @ifindex's ingress, 0 when none. */
-static uint32_t hook_find_ours(int ifindex, bool (*ours)(const struct sc_hook_prog *))
+static uint32_t hook_find_ours(struct sc_nl *nl, int ifindex, bool (*ours)(const struct sc_hook_prog *))
 {
 	struct sc_hook_prog progs[32];
-	int n = sc_hook_list(ifindex, false, progs, 32);
+	int n = sc_hook_list(nl, ifindex, false, progs, 32);
 
 	for (int i = 0; i < n; i++)
 		if (ours(&progs[i]))
@@ -289,7 +289,7 @@ bool is_return_prog(const struct sc_hook_prog *p)
 }
 
 /* The shard's egress side: its root qdisc with counters, and any program at its egress hook. */
-static void read_shard_egress(struct sc_shard *sh)
+static void read_shard_egress(struct sc_nl *nl, struct sc_shard *sh)
 {
 	struct sc_qdisc_info *q = NULL;
 	struct sc_hook_prog progs[8];
@@ -297,7 +297,7 @@ static void read_shard_egress(struct sc_shard *sh)
 
 	if (!sh->ifindex)
 		return;
-	if (!sc_qdisc_list(sh->ifindex, &q, &n)) {
+	if (!sc_qdisc_list(nl, sh->ifindex, &q, &n)) {
 		for (int i = 0; i < n; i++) {
 			if (!q[i].root)
 				continue;
@@ -311,7 +311,7 @@ static void read_shard_egress(struct sc_shard *sh)
 		}
 		free(q);
 	}
-	n = sc_hook_list(sh->ifindex, true, progs, 8);
+	n = sc_hook_list(nl, sh->ifindex, true, progs, 8);
 	for (int i = 0; i < n; i++)
 		if (progs[i].prog_id) {
 			snprintf(sh->egress_prog, sizeof(sh->egress_prog), "%s", progs[i].name);
@@ -530,7 +530,7 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	if (st->ifindex > 0) {
 		unsigned int rx = 0, tx = 0;
 
-		st->ingress_prog_id = hook_find_ours(nic, is_our_ingress_prog);
+		st->ingress_prog_id = hook_find_ours(nl, nic, is_our_ingress_prog);
 		st->ingress_attached = st->ingress_prog_id != 0;
 		if (st->ingress_attached)
 			prog_runtime(st->ingress_prog_id, &st->ingress_run_ns, &st->ingress_run_cnt);
@@ -541,9 +541,9 @@ int read_state(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link 
 	for (unsigned int s = 0; s < st->nr_shards; s++)
 		if (st->shards[s].peer_ifindex)
 			st->shards[s].return_attached =
-				hook_find_ours(st->shards[s].peer_ifindex, is_return_prog) != 0;
+				hook_find_ours(nl, st->shards[s].peer_ifindex, is_return_prog) != 0;
 	for (unsigned int s = 0; s < st->nr_shards; s++)
-		read_shard_egress(&st->shards[s]);
+		read_shard_egress(nl, &st->shards[s]);
 	fill_rxqs(st, st->pin_dir);
 	compute_spread(st);
 	check_consistency(st, have_meta);

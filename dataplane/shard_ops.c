@@ -109,7 +109,7 @@ static int check_nic(struct setup *s)
 static int check_foreign_ingress(struct setup *s)
 {
 	struct sc_hook_prog progs[32];
-	int n = sc_hook_list(s->nic.ifindex, false, progs, 32);
+	int n = sc_hook_list(s->nl, s->nic.ifindex, false, progs, 32);
 
 	if (n < 0)
 		return n;
@@ -226,13 +226,13 @@ static int load_user_prog(struct setup *s)
  * spec is the recorded one, same_request()). Leave it: htb has no change
  * operation (qdisc_change() answers EINVAL without ops->change, sch_htb.c).
  */
-static bool root_done(int ifindex, const char *spec)
+static bool root_done(struct sc_nl *nl, int ifindex, const char *spec)
 {
 	struct sc_qdisc_info *q = NULL;
 	bool done = false;
 	int n = 0;
 
-	if (sc_qdisc_list(ifindex, &q, &n)) {
+	if (sc_qdisc_list(nl, ifindex, &q, &n)) {
 		sc_clear_error();
 		return false;
 	}
@@ -252,8 +252,8 @@ static int attach_shard_egress(struct setup *s, unsigned int i)
 	char path[PATH_MAX], name[32];
 	int err;
 
-	if (s->qspec.kind && !root_done(sh->ifindex, s->qspec_text) &&
-	    (err = sc_qspec_apply(sh->ifindex, &s->qspec)))
+	if (s->qspec.kind && !root_done(s->nl, sh->ifindex, s->qspec_text) &&
+	    (err = sc_qspec_apply(s->nl, sh->ifindex, &s->qspec)))
 		return sc_err_wrap(err, "%s", sh->name);
 	if (!s->user_prog)
 		return 0;
@@ -434,7 +434,7 @@ static int attach_returns(struct setup *s)
 		int err;
 
 		struct sc_hook_prog progs[8];
-		int n = sc_hook_list(sh->peer_ifindex, false, progs, 8);
+		int n = sc_hook_list(s->nl, sh->peer_ifindex, false, progs, 8);
 		bool present = false;
 
 		for (int k = 0; k < n; k++)
@@ -463,13 +463,13 @@ static int attach_returns(struct setup *s)
 }
 
 /* Whether @ifindex has a clsact qdisc; true when unknown, so we never claim a foreign one. */
-static bool has_clsact(int ifindex)
+static bool has_clsact(struct sc_nl *nl, int ifindex)
 {
 	struct sc_qdisc_info *q = NULL;
 	bool found = false;
 	int n = 0;
 
-	if (sc_qdisc_list(ifindex, &q, &n)) {
+	if (sc_qdisc_list(nl, ifindex, &q, &n)) {
 		sc_clear_error();
 		return true;
 	}
@@ -653,7 +653,7 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	 */
 	if ((err = sc_fault("setup:egress")))
 		return err;
-	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nic.ifindex) &&
+	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nl, s->nic.ifindex) &&
 	    (err = store_meta(s, group, SC_META_CLSACT_OURS)))
 		return err;
 	if ((!s->ingress_attached && (err = attach_ingress(s))) ||
@@ -781,14 +781,13 @@ static int detach_ingress(struct sc_nl *nl, const struct sc_state *st, uint32_t 
 	char path[PATH_MAX];
 	int n, err;
 
-	(void)nl;
 	pin_path(path, sizeof(path), st->pin_dir, "ingress");
 	if ((err = sc_tcx_detach_pinned(path)))
 		return err;
 	if (st->ifindex <= 0)
 		return 0;
 	/* Stale cls_bpf filters are found by program name, not by priority alone. */
-	n = sc_hook_list(st->ifindex, false, progs, 32);
+	n = sc_hook_list(nl, st->ifindex, false, progs, 32);
 	for (int i = 0; i < n; i++)
 		if (progs[i].kind == SC_HOOK_TC && is_our_ingress_prog(&progs[i]) &&
 		    (err = sc_tc_detach(st->ifindex, false, progs[i].tc_handle,
@@ -796,8 +795,8 @@ static int detach_ingress(struct sc_nl *nl, const struct sc_state *st, uint32_t 
 			return err;
 	if (flags & SC_META_CLSACT_OURS) {
 		/* Only a clsact we created, and only when nobody else's filters sit in it. */
-		if (sc_hook_list(st->ifindex, false, progs, 32) == 0 &&
-		    sc_hook_list(st->ifindex, true, progs, 32) == 0)
+		if (sc_hook_list(nl, st->ifindex, false, progs, 32) == 0 &&
+		    sc_hook_list(nl, st->ifindex, true, progs, 32) == 0)
 			return sc_clsact_destroy(st->ifindex);
 	}
 	return 0;
