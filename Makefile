@@ -35,12 +35,23 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -I$(O
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS    := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRCS))
-DP_SRCS  := $(wildcard dataplane/*.c)
+DP_SRCS  := $(wildcard dataplane/*/*.c)
 DP_OBJS  := $(patsubst %.c,$(O)/%.o,$(DP_SRCS))
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_OBJS := $(patsubst %.c,$(O)/%.o,$(CTL_SRCS))
-NETNS_SRCS := $(wildcard netns/*.c)
-NETNS_BINS := $(patsubst netns/%.c,$(O)/netns/%,$(NETNS_SRCS))
+# A netns tool is one file, netns/NAME.c, or a directory, netns/NAME/*.c,
+# linked into $(O)/netns/NAME (its objects go to $(O)/netns/obj/NAME/, since
+# the binary takes the name). netns/frames.c is no tool: it is code the tools
+# share, through $(O)/netns/libnetns.a.
+NETNS_LIB_SRCS := netns/frames.c
+NETNS_LIB_OBJS := $(patsubst netns/%.c,$(O)/netns/obj/%.o,$(NETNS_LIB_SRCS))
+NETNS_SRCS  := $(filter-out $(NETNS_LIB_SRCS),$(wildcard netns/*.c))
+NETNS_DIRS  := $(patsubst netns/%/,%,$(sort $(dir $(wildcard netns/*/*.c))))
+NETNS_OBJS  := $(patsubst netns/%.c,$(O)/netns/obj/%.o,$(wildcard $(NETNS_DIRS:%=netns/%/*.c))) \
+               $(NETNS_LIB_OBJS)
+NETNS_ONE   := $(patsubst netns/%.c,$(O)/netns/%,$(NETNS_SRCS))
+NETNS_MULTI := $(NETNS_DIRS:%=$(O)/netns/%)
+NETNS_BINS  := $(NETNS_ONE) $(NETNS_MULTI)
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
@@ -100,9 +111,22 @@ $(O)/ctl/%.o: ctl/%.c $$(call skels_of,ctl/$$*.c)
 $(O)/shardctl: $(CTL_OBJS) $(O)/libshardctl.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/netns/%: netns/%.c $(wildcard netns/*.h) $(O)/libshardctl.a
+$(O)/netns/obj/%.o: netns/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libshardctl.a $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/netns/libnetns.a: $(NETNS_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(NETNS_ONE): $(O)/netns/%: netns/%.c $(wildcard netns/*.h) $(O)/netns/libnetns.a $(O)/libshardctl.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/netns/libnetns.a $(O)/libshardctl.a $(LDLIBS) -lpthread
+
+netns_objs = $(patsubst netns/%.c,$(O)/netns/obj/%.o,$(wildcard netns/$(1)/*.c))
+$(NETNS_MULTI): $(O)/netns/%: $$(call netns_objs,$$*) $(O)/netns/libnetns.a $(O)/libshardctl.a
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(O)/netns/libnetns.a $(O)/libshardctl.a $(LDLIBS) -lpthread
+
+-include $(NETNS_OBJS:.o=.d)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libshardctl.a
 	@mkdir -p $(@D)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Contract between bpf/bpfstat.bpf.c and dataplane/bpfstat.c: bpf(2)
+ * Contract between bpf/bpfstat.bpf.c and dataplane/observe/bpfstat.c: bpf(2)
  * latency per command, log2 histogram in microseconds (slot 0: 0-1 us,
  * slot k: 2^k .. 2^(k+1)-1 us), aggregated in the kernel.
  */

@@ -119,7 +119,7 @@ static long classify_frame(__u32 i, void *data)
 	return 0;
 }
 
-/* Same rules as sc_contention_classify() in dataplane/contention.c; frames in scratch. */
+/* Same rules as sc_contention_classify() in dataplane/observe/contention.c; frames in scratch. */
 static __always_inline __u32 classify(__u32 nr)
 {
 	struct classify_ctx c = { .nr = nr };

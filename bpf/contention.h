@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * The contract between bpf/contention.bpf.c and dataplane/contention.c.
+ * The contract between bpf/contention.bpf.c and dataplane/observe/contention.c.
  * Compiled by both clang -target bpf (with vmlinux.h) and the host compiler
  * (with <linux/types.h>).
  */

@@ -7,7 +7,7 @@
  * ctx->ifindex set builds an skb on that device (net/bpf/test_run.c), and
  * bpf_cast_to_kern_ctx() (6.2+) gives the typed sk_buff to read it from.
  * Older kernels do without this probe: they still have ethtool's
- * "tx-lockless" string (dataplane/check.c).
+ * "tx-lockless" string (dataplane/doctor/check.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Contract between bpf/devprobe.bpf.c and dataplane/check.c: device facts
+ * Contract between bpf/devprobe.bpf.c and dataplane/doctor/check.c: device facts
  * that no netlink message carries, read from struct net_device by a tc
  * program run once through BPF_PROG_TEST_RUN on the device.
  */

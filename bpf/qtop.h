@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Contract between bpf/qtop.bpf.c and dataplane/top.c: per-queue packet and
+ * Contract between bpf/qtop.bpf.c and dataplane/observe/top.c: per-queue packet and
  * byte counters taken at the net:netif_receive_skb (rx) and
  * net:net_dev_start_xmit (tx) tracepoints, for the devices user space lists
  * in the filter map. Counters only grow; user space takes deltas.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * The contract between bpf/shard.bpf.c and dataplane/shard.c: sizes, stats
+ * The contract between bpf/shard.bpf.c and dataplane/shard/shard.c: sizes, stats
  * layout and the metadata record. Compiled by both clang -target bpf (with
  * vmlinux.h) and the host compiler (with <linux/types.h>).
  */
@@ -34,10 +34,6 @@ enum sc_lookup {
 	SC_LOOKUP_BARE = 3,	/* no lookup, every frame to shard 0: the benchmark's floor */
 };
 
-enum sc_attach {
-	SC_ATTACH_TCX = 1,	/* bpf_link on BPF_TCX_INGRESS, pinned in bpffs */
-	SC_ATTACH_TC = 2,	/* clsact + cls_bpf direct-action filter */
-};
 
 #define SC_META_MAGIC 0x53484152u	/* "SHAR" */
 #define SC_META_VERSION 1u
@@ -58,7 +54,7 @@ struct sc_meta {
 	__u32 nr_rxq;		/* the NIC's active rx queues at setup */
 	__u32 nr_shards;
 	__u32 tx_queues;	/* per veth end */
-	__u32 attach;		/* enum sc_attach */
+	__u32 attach;		/* enum sc_attach (dataplane/kernel/attach.h): TCX or TC */
 	__u32 lookup;		/* enum sc_lookup */
 	__u32 group;		/* link group carried by every shard device */
 	__u32 flags;

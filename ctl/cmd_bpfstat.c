@@ -13,8 +13,8 @@
 #include <sys/syscall.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/bpfstat.h"
-#include "dataplane/error.h"
+#include "dataplane/observe/bpfstat.h"
+#include "dataplane/kernel/error.h"
 
 static const struct ctl_opt bpfstat_opts[] = {
 	{ "pid", 'P', "PID", "only this process (default: every process but shardctl)" },

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/check.h"
-#include "dataplane/error.h"
+#include "dataplane/doctor/check.h"
+#include "dataplane/kernel/error.h"
 
 #define EXIT_ACTION 3
 

@@ -7,7 +7,7 @@
 
 #include "ctl/contention_view.h"
 #include "ctl/ctl.h"
-#include "dataplane/contention.h"
+#include "dataplane/observe/contention.h"
 
 enum { OPT_NO_LOCK_EVENTS = 256 };
 

@@ -10,9 +10,9 @@
 
 #include "ctl/contention_view.h"
 #include "ctl/ctl.h"
-#include "dataplane/contention.h"
-#include "dataplane/error.h"
-#include "dataplane/qdisc.h"
+#include "dataplane/observe/contention.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/mq/mq.h"
 
 /* Let queues built up under the old root drain before the second window. */
 #define SETTLE_NS 500000000L

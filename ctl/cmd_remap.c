@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
-#include "dataplane/error.h"
-#include "dataplane/shard.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/shard/shard.h"
 
 static const struct ctl_opt remap_opts[] = { { 0 } };
 

@@ -3,9 +3,9 @@
 
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
-#include "dataplane/error.h"
-#include "dataplane/qspec.h"
-#include "dataplane/shard.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/shard/qspec.h"
+#include "dataplane/shard/shard.h"
 
 enum { OPT_TXQ = 256, OPT_SHARDS, OPT_ATTACH, OPT_LOOKUP, OPT_FORCE, OPT_DRY_RUN, OPT_QDISC,
        OPT_PROG };

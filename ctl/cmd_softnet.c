@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/error.h"
-#include "dataplane/prom.h"
-#include "dataplane/softnet_watch.h"
-#include "dataplane/sysctl.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/observe/prom.h"
+#include "dataplane/observe/softnet_watch.h"
+#include "dataplane/kernel/sysctl.h"
 
 #define MAX_ADVICE 4
 

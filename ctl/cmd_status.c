@@ -3,8 +3,8 @@
 
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
-#include "dataplane/prom.h"
-#include "dataplane/shard.h"
+#include "dataplane/observe/prom.h"
+#include "dataplane/shard/shard.h"
 
 enum { OPT_PROMETHEUS = 256 };
 

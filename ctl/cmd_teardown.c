@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
-#include "dataplane/shard.h"
+#include "dataplane/shard/shard.h"
 
 enum { OPT_DRY_RUN = 256 };
 

@@ -12,9 +12,10 @@
 #include <net/if.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/error.h"
-#include "dataplane/prom.h"
-#include "dataplane/top.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/observe/prom.h"
+#include "dataplane/observe/top.h"
+#include "dataplane/shard/shard.h"
 
 enum { OPT_PROMETHEUS = 256, OPT_ALSO, OPT_NO_SHARDS };
 
@@ -95,7 +96,7 @@ static int collect_devices(const char *dev, const struct top_args *a, uint32_t *
 		return ctl_err(EXIT_FAIL, "top", "%s: no such device", dev);
 	if (add_ifindex(v, n, ifindex))
 		return ctl_err(EXIT_FAIL, "top", "out of memory");
-	if (!a->no_shards && sc_top_shard_devices(ifindex, &shards, &nr_shards))
+	if (!a->no_shards && sc_shard_devices(NULL, (int)ifindex, &shards, &nr_shards))
 		return ctl_fail("top");
 	for (unsigned int i = 0; i < nr_shards && !err; i++)
 		err = add_ifindex(v, n, shards[i]);

@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "dataplane/contention.h"
+#include "dataplane/observe/contention.h"
 
 /* Progress on stderr when it is a terminal; @priv is a label ("before"). */
 void cv_progress(void *priv, double elapsed_s, double total_s);

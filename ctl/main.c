@@ -8,7 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/log.h"
+#include "dataplane/kernel/log.h"
 
 const struct ctl_cmd *const ctl_commands[] = {
 	&cmd_setup,

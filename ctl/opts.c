@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/error.h"
-#include "dataplane/log.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/kernel/log.h"
 
 #define MAX_OPTS 48
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
-#include "dataplane/shard.h"
+#include "dataplane/shard/shard.h"
 
 json_object *shard_state_json(const struct sc_state *st);
 void shard_state_print(FILE *f, const struct sc_state *st);

@@ -7,8 +7,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "dataplane/error.h"
-#include "dataplane/nl.h"
+#include "dataplane/kernel/error.h"
+#include "dataplane/kernel/nl.h"
 
 int main(void)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/qspec.h"
-#include "dataplane/shard.h"
+#include "dataplane/shard/qspec.h"
+#include "dataplane/shard/shard.h"
 
 static const struct ctl_cmd *const cmds[] = {
 	&cmd_setup, &cmd_status, &cmd_teardown, &cmd_remap, &cmd_top,

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/shard.h"
-#include "dataplane/shard_int.h"
+#include "dataplane/shard/shard.h"
+#include "dataplane/shard/shard_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,16 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!sc_attach_parse(s, &attach) && strcmp(sc_attach_name(attach), s))
 		abort();
-	if (parse_alias(s, &nic, &shard, &ret)) {
+	if (sc_alias_parse(s, &nic, &shard, &ret)) {
 		if (shard >= SC_MAX_RXQ)
 			abort();
 		/* What we write, we read back the same. */
-		make_alias(alias, sizeof(alias), nic, shard, ret);
+		sc_alias_make(alias, sizeof(alias), nic, shard, ret);
 		int nic2;
 		unsigned int shard2;
 		bool ret2;
 
-		if (!parse_alias(alias, &nic2, &shard2, &ret2) || nic2 != nic || shard2 != shard ||
+		if (!sc_alias_parse(alias, &nic2, &shard2, &ret2) || nic2 != nic || shard2 != shard ||
 		    ret2 != ret)
 			abort();
 	}

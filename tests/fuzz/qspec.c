@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/qspec.h"
+#include "dataplane/shard/qspec.h"
 
 /*
  * Fill the stack below us with 0xff (a NaN as a double) so that a variable

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/softnet.h"
+#include "dataplane/kernel/softnet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for dataplane/kallsyms.c (parsing, lookup, formatting) and the
- * stack classifier of dataplane/contention.c, on text and stacks made up
+ * Unit tests for dataplane/kernel/kallsyms.c (parsing, lookup, formatting) and the
+ * stack classifier of dataplane/observe/contention.c, on text and stacks made up
  * here. PASS/FAIL lines go to $RESULTS (tests/lib.sh's format).
  */
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataplane/contention.h"
-#include "dataplane/kallsyms.h"
+#include "dataplane/observe/contention.h"
+#include "dataplane/kernel/kallsyms.h"
 
 static FILE *results;
 static int failures;

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dataplane/bpfstat.h"
-#include "dataplane/check.h"
-#include "dataplane/softnet_watch.h"
-#include "dataplane/top.h"
+#include "dataplane/observe/bpfstat.h"
+#include "dataplane/doctor/check.h"
+#include "dataplane/observe/softnet_watch.h"
+#include "dataplane/observe/top.h"
 
 static FILE *results;
 static int failures;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The Prometheus writer (dataplane/prom.c), and a checker for the rules of
+ * The Prometheus writer (dataplane/observe/prom.c), and a checker for the rules of
  * the node_exporter textfile collector that `promtool check metrics` does
  * not check (the tests run promtool for the grammar and the lint: names,
  * escapes, values, _total on counters, HELP):
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <math.h>
 
-#include "dataplane/prom.h"
+#include "dataplane/observe/prom.h"
 
 #define MAX_FAMILIES 256
 #define MAX_SERIES 8192
