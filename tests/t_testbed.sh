@@ -20,8 +20,28 @@ hairpin() {
 	in_ns tc filter del dev nic0 ingress 2>/dev/null
 	in_ns tc filter add dev nic0 ingress protocol all u32 match u32 0 0 "$@"
 }
-active_queues() { in_ns ip -d link show dev nic0 | sed -n 's/.* numqueues \([0-9]*\) .*/\1/p'; }
-sysfs_queues() { ip netns exec "$NS" sh -c "ls -d /sys/class/net/nic0/queues/$1-*" | wc -l; }
+# Attached (IFLA_TUN_NUM_QUEUES) and detached (IFLA_TUN_NUM_DISABLED_QUEUES)
+# queues of nic0 in NS, default $NS.
+active_queues() { ip -n "${1:-$NS}" -d link show dev nic0 | sed -n 's/.* numqueues \([0-9]*\) .*/\1/p'; }
+disabled_queues() { ip -n "${1:-$NS}" -d link show dev nic0 | sed -n 's/.* numdisabled \([0-9]*\) .*/\1/p'; }
+sysfs_queues() { ip netns exec "${2:-$NS}" sh -c "ls -d /sys/class/net/nic0/queues/$1-*" | wc -l; }
+link_state() { ip netns exec "$NS" sh -c 'cd /sys/class/net/nic0 && echo $(cat ifindex carrier operstate)'; }
+# The root mq lists one child qdisc per tx queue the device has now.
+mq_children() { in_ns tc qdisc show dev nic0 | grep -c ' parent :[0-9a-f]* '; }
+# Which rx queue the kernel recorded: one hairpin filter per queue, in classic
+# BPF, matches skb->queue_mapping (rx queue + 1, through SKF_AD_QUEUE), so its
+# counter is what arrived on that rx queue. Re-adding them zeroes the counters.
+rxq_hairpin() {
+	in_ns tc filter del dev nic0 ingress 2>/dev/null
+	for q in 0 1 2 3; do
+		in_ns tc filter add dev nic0 ingress pref $((q + 1)) protocol all bpf \
+			bytecode "4,32 0 0 4294963224,21 0 1 $((q + 1)),6 0 0 4294967295,6 0 0 0" \
+			action mirred egress redirect dev nic0
+	done
+}
+rxq_counts() {
+	in_ns tc -s filter show dev nic0 ingress | sed -n 's/.*Sent [0-9]* bytes \([0-9]*\) pkt.*/\1/p' | paste -sd' '
+}
 j() { jq -c "$1" <<<"$OUT"; }
 
 echo "testbed up/down"
@@ -105,6 +125,78 @@ expect_eq "duplicated == sent" "$(j '[.duplicated,.received,.lost]')" "[80,80,0]
 echo "traffic left the holder's queues alone"
 expect_eq "still 4 active queues" "$(active_queues)" 4
 expect_eq "same holder" "$(cat "$PIDFILE" 2>/dev/null)" "$HOLDER"
+
+# What ethtool -L does on a NIC: the holder keeps all 4 queue fds, only the
+# attached ones are active, and the kernel's queue counts follow.
+echo "mqtap queues: fewer active queues, and back"
+rxq_hairpin
+LINK0=$(link_state)
+expect_rc "--active 2" 0 "$MQTAP" queues --ns "$NS" --active 2
+expect_eq "prints nothing" "$OUT$ERR" ""
+expect_eq "2 active queues, 2 detached (not closed)" "$(active_queues) $(disabled_queues)" "2 2"
+expect_eq "2 rx queues in the netns's sysfs" "$(sysfs_queues rx)" 2
+expect_eq "2 tx queues in the netns's sysfs" "$(sysfs_queues tx)" 2
+expect_eq "mq lists a child for the 2 tx queues only" "$(mq_children)" 2
+expect_eq "same ifindex, carrier and operstate" "$(link_state)" "$LINK0"
+expect_rc "traffic with no --queues" 0 "$MQTAP" traffic --ns "$NS" --count 50 --flows 4 -j
+expect_eq "writes queues 0-1, and all comes back" "$(j '[.queues[]|[.rxq,.sent,.received]]')" "[[0,50,50],[1,50,50]]"
+expect_eq "tap_queues is the attached ones; none lost" "$(j '[.tap_queues,.lost,.corrupted,.duplicated]')" "[2,0,0,0]"
+expect_eq "out_queues covers the 2 attached fds" "$(j '.queues[0].out_queues|length')" 2
+expect_eq "recorded as rx queues 0 and 1" "$(rxq_counts)" "50 50 0 0"
+expect_rc "--queues 0-1" 0 "$MQTAP" traffic --ns "$NS" --queues 0-1 --count 20 -j
+expect_rc "--queues naming detached queue 3 is a usage error" 2 "$MQTAP" traffic --ns "$NS" --queues 1,3 --count 20
+expect_match "names the queue" "$ERR" "queue 3 of nic0 in $NS is detached"
+expect_eq "and nothing was written" "$(rxq_counts)" "70 70 0 0"
+expect_rc "queue 4 is still beyond the TAP" 1 "$MQTAP" traffic --ns "$NS" --queues 4
+expect_rc "-j with nothing to change" 0 "$MQTAP" queues --ns "$NS" --active 2 -j
+expect_eq "reports active and allocated" "$OUT" '{"active":2,"allocated":4}'
+expect_rc "--active 3 over the holder's socket" 0 env MQTAP_NO_PIDFD=1 "$MQTAP" queues --ns "$NS" --active 3
+expect_eq "3 rx queues in sysfs" "$(sysfs_queues rx)" 3
+expect_rc "--active 1" 0 "$MQTAP" queues --ns "$NS" --active 1
+expect_eq "1 rx and 1 tx queue in sysfs" "$(sysfs_queues rx) $(sysfs_queues tx)" "1 1"
+# Three attaches in one run: tun numbers them in the order they come.
+expect_rc "--active 4" 0 "$MQTAP" queues --ns "$NS" --active 4
+expect_eq "4 active, none detached" "$(active_queues) $(disabled_queues)" "4 0"
+expect_eq "4 rx and 4 tx queues in sysfs" "$(sysfs_queues rx) $(sysfs_queues tx)" "4 4"
+expect_eq "mq lists 4 children again" "$(mq_children)" 4
+expect_eq "still the same link" "$(link_state)" "$LINK0"
+rxq_hairpin
+expect_rc "traffic on all four" 0 "$MQTAP" traffic --ns "$NS" --count 50 --flows 4 -j
+expect_eq "all four queues carry frames, all back" "$(j '[.queues[]|[.rxq,.received]]')" "[[0,50],[1,50],[2,50],[3,50]]"
+# 10(i+1) frames into queue fd i: a count shows up where the kernel recorded it.
+rxq_hairpin
+for q in 0 1 2 3; do
+	"$MQTAP" traffic --ns "$NS" --queues "$q" --count $((10 * (q + 1))) >/dev/null
+done
+expect_eq "queue fd i is rx queue i again" "$(rxq_counts)" "10 20 30 40"
+
+echo "mqtap queues: refusals"
+for bad in 0 x -1 ""; do
+	expect_rc "--active '$bad' is a usage error" 2 "$MQTAP" queues --ns "$NS" --active "$bad"
+done
+expect_rc "--active 5, one more than the TAP has, is a usage error" 2 "$MQTAP" queues --ns "$NS" --active 5
+expect_match "it names the 4 queues" "$ERR" "5 is more than the 4 queues of nic0 in $NS"
+expect_rc "no --active is a usage error" 2 "$MQTAP" queues --ns "$NS"
+expect_rc "no such testbed" 1 "$MQTAP" queues --ns "$NS_B" --active 2
+expect_match "names it" "$ERR" "$NS_B"
+ip netns add "$NS_B"
+expect_rc "a namespace without a holder" 1 "$MQTAP" queues --ns "$NS_B" --active 2
+expect_match "says so" "$ERR" "$NS_B: no testbed holder"
+ip netns del "$NS_B"
+expect_eq "the refusals changed nothing" "$(active_queues) $(disabled_queues)" "4 0"
+
+echo "mqtap hold --active"
+expect_rc "--active above --queues is a usage error" 2 "$MQTAP" hold --ns "$NS_B" --dev nic0 --queues 2 --active 3
+ip netns add "$NS_B"
+expect_rc "--queues 4 --active 2" 0 "$MQTAP" hold --ns "$NS_B" --dev nic0 --queues 4 --active 2
+expect_eq "2 active, 2 detached" "$(active_queues "$NS_B") $(disabled_queues "$NS_B")" "2 2"
+expect_eq "2 rx queues in sysfs" "$(sysfs_queues rx "$NS_B")" 2
+expect_rc "queues sees 4 allocated" 0 "$MQTAP" queues --ns "$NS_B" --active 2 -j
+expect_eq "active 2 of 4" "$OUT" '{"active":2,"allocated":4}'
+HOLDER_B=$(cat "/run/shardctl-testbed/$NS_B.pid" 2>/dev/null)
+expect_match "its pid file" "$HOLDER_B" '^[0-9]+$'
+expect_rc "down with detached queues" 0 "$TESTBED" down "$NS_B"
+expect_eq "holder gone" "$(kill -0 "$HOLDER_B" 2>/dev/null && echo alive)" ""
 
 echo "testbed down"
 expect_rc "down" 0 "$TESTBED" down "$NS"
