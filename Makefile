@@ -20,7 +20,7 @@ CLANG   ?= clang
 BPFTOOL ?= bpftool
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 json-c
+PKGS    := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 json-c libsystemd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
            -I. -I$(O) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SANFLAGS) \
@@ -60,7 +60,7 @@ all: $(O)/shardctl $(NETNS_BINS) $(UNIT_BINS)
 
 # One list of packages, used by `make deps`, the README's two commands and CI.
 DEB_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-            libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev \
+            libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libjson-c-dev libsystemd-dev \
             pkg-config iproute2 util-linux jq bc valgrind gnuplot-nox strace libclang-rt-14-dev \
             libcap2-bin groff-base time ethtool
 # The VM harness (netns/vm/): QEMU, a static busybox for the guest's
@@ -191,6 +191,7 @@ deb:
 bench: deps
 	$(MAKE) all $(O)/bpf/shard.bpf.o
 	O=$(O) bench/run
+	O=$(O) bench/converge
 
 # libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
 # built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS

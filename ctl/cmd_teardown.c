@@ -3,19 +3,25 @@
 #include "ctl/shard_view.h"
 #include "dataplane/shard/shard.h"
 
-enum { OPT_DRY_RUN = 256 };
+enum { OPT_DRY_RUN = 256, OPT_FORCE };
 
 static const struct ctl_opt teardown_opts[] = {
 	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be removed; change nothing" },
+	{ "force", OPT_FORCE, NULL, "also while a shardctl watch keeps DEV (it sets DEV up again)" },
 	{ 0 },
 };
 
 static int on_opt(int key, const char *arg, void *priv)
 {
+	unsigned int *flags = priv;
+
 	(void)arg;
-	if (key != OPT_DRY_RUN)
+	if (key == OPT_DRY_RUN)
+		*flags |= SC_TEARDOWN_DRY_RUN;
+	else if (key == OPT_FORCE)
+		*flags |= SC_TEARDOWN_FORCE;
+	else
 		return EXIT_USAGE;
-	*(bool *)priv = true;
 	return 0;
 }
 
@@ -23,8 +29,9 @@ static int run_teardown(int argc, char **argv)
 {
 	struct sc_state *v = NULL;
 	struct ctl_common c;
-	bool dry_run = false;
-	int n = 0, err, i = ctl_parse(&cmd_teardown, argc, argv, &c, on_opt, &dry_run);
+	unsigned int flags = 0;
+	int n = 0, err, i = ctl_parse(&cmd_teardown, argc, argv, &c, on_opt, &flags);
+	bool dry_run;
 
 	if (i < 0)
 		return EXIT_USAGE;
@@ -33,7 +40,8 @@ static int run_teardown(int argc, char **argv)
 	if (argc - i > 1)
 		return ctl_err(EXIT_USAGE, "teardown", "expected at most one device, got %d arguments",
 			       argc - i);
-	err = sc_teardown(argc - i ? argv[i] : NULL, dry_run, &v, &n);
+	dry_run = flags & SC_TEARDOWN_DRY_RUN;
+	err = sc_teardown(argc - i ? argv[i] : NULL, flags, &v, &n);
 	if (err && !n)
 		return ctl_fail("teardown");
 	if (c.json) {

@@ -44,6 +44,7 @@ struct ctl_cmd {
 	const char *summary;		/* one line, for `shardctl --help` */
 	const char *description;	/* optional paragraph for `shardctl CMD --help` */
 	const struct ctl_opt *opts;
+	const struct ctl_opt *shared_opts;	/* rows shared with another command, after opts */
 	int (*run)(int argc, char **argv);
 };
 
@@ -87,7 +88,7 @@ json_object *ctl_json_fixed(double v, const char *fmt);
 void ctl_print_json(const struct ctl_common *common, json_object *obj);
 
 /* The command table, defined in main.c; each command lives in its own file. */
-extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown, cmd_remap;
+extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown, cmd_remap, cmd_watch;
 extern const struct ctl_cmd cmd_top, cmd_softnet, cmd_bpfstat, cmd_check;
 extern const struct ctl_cmd cmd_contention, cmd_mq;
 extern const struct ctl_cmd *const ctl_commands[];

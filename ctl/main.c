@@ -15,6 +15,7 @@ const struct ctl_cmd *const ctl_commands[] = {
 	&cmd_status,
 	&cmd_teardown,
 	&cmd_remap,
+	&cmd_watch,
 	&cmd_top,
 	&cmd_softnet,
 	&cmd_bpfstat,

@@ -46,6 +46,7 @@ void ctl_usage(FILE *f, const struct ctl_cmd *cmd)
 		fprintf(f, "%s\n", cmd->description);
 	fprintf(f, "\nOptions:\n");
 	usage_opts(f, cmd->opts);
+	usage_opts(f, cmd->shared_opts);
 	usage_opts(f, common_opts);
 	fprintf(f, "\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }
@@ -90,6 +91,7 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_commo
 
 	/* GNU getopt permutes, so options may follow positionals (`setup eth0 -j`). */
 	n = add_opts(lo, 0, shorts, &sn, cmd->opts);
+	n = add_opts(lo, n, shorts, &sn, cmd->shared_opts);
 	add_opts(lo, n, shorts, &sn, common_opts);
 	shorts[sn] = '\0';
 	memset(common, 0, sizeof(*common));

@@ -60,6 +60,7 @@ json_object *shard_state_json(const struct sc_state *st)
 	json_object_object_add(o, "problem",
 			       st->problem[0] ? json_object_new_string(st->problem) : NULL);
 	json_object_object_add(o, "rx_queues", json_object_new_int((int)st->nr_rxq));
+	json_object_object_add(o, "nic_rx_queues", json_object_new_int((int)st->nic_rxq));
 	json_object_object_add(o, "tx_queues", json_object_new_int((int)st->nr_txq));
 	json_object_object_add(o, "mtu", json_object_new_int((int)st->mtu));
 	json_object_object_add(o, "nr_shards", json_object_new_int((int)st->nr_shards));
@@ -160,8 +161,47 @@ void shard_state_print(FILE *f, const struct sc_state *st)
 		fprintf(f, "  spread: no traffic yet\n");
 }
 
+static void pair_lines(FILE *f, const struct sc_state *st, const char *verb, unsigned int from,
+		       unsigned int to, const char *extra)
+{
+	char name[IF_NAMESIZE], peer[IF_NAMESIZE];
+
+	for (unsigned int i = from; i < to; i++) {
+		if (i < st->nr_shards) {
+			snprintf(name, sizeof(name), "%s", st->shards[i].name);
+			snprintf(peer, sizeof(peer), "%s", st->shards[i].peer);
+		} else {
+			sc_shard_names(st->dev, i, name, peer);
+		}
+		fprintf(f, "  %s veth pair %s/%s%s\n", verb, name, peer, extra);
+	}
+}
+
+/* A re-run's plan: follow the NIC's queue count (or a new --shards), in the order it happens. */
+static void reconcile_print(FILE *f, const struct sc_state *st)
+{
+	unsigned int was = st->was_shards, now = st->nr_shards;
+
+	fprintf(f, "%s (ifindex %d): set up for %u rx queues with %u shards; now %u rx queues "
+		   "-> %u shards, %u tx queues per veth end\n",
+		st->dev, st->ifindex, st->was_rxq, was, st->nr_rxq, now, st->tx_queues);
+	if (was == now && st->was_rxq == st->nr_rxq) {
+		fprintf(f, "  nothing to reconcile (a half-done setup is completed)\n");
+		return;
+	}
+	pair_lines(f, st, "keep", 0, was < now ? was : now, "");
+	pair_lines(f, st, "create", was, now, ", return program at the second end's ingress");
+	fprintf(f, "  then point rx queues 0-%u at shards (queue mod %u)%s\n", st->nr_rxq - 1, now,
+		st->lookup == SC_LOOKUP_CONST ? " by swapping the ingress program (lookup const)" : "");
+	pair_lines(f, st, "then delete", now, was, " once its counters stand still");
+}
+
 void shard_plan_print(FILE *f, const struct sc_state *st, bool removal)
 {
+	if (!removal && st->was_shards) {
+		reconcile_print(f, st);
+		return;
+	}
 	fprintf(f, "%s (ifindex %d): %u rx queues -> %u shards, %u tx queues per veth end\n",
 		st->dev, st->ifindex, st->nr_rxq, st->nr_shards, st->tx_queues);
 	/* In the order the changes happen: the ingress redirect is added last, removed first. */

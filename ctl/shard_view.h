@@ -6,11 +6,16 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#include "ctl/ctl.h"
 #include "dataplane/shard/shard.h"
 
 json_object *shard_state_json(const struct sc_state *st);
 void shard_state_print(FILE *f, const struct sc_state *st);
 /* What setup would create (--dry-run), or what teardown would remove. */
 void shard_plan_print(FILE *f, const struct sc_state *st, bool removal);
+
+/* setup's option rows and their parser, shared with watch (which sets up the same way). */
+extern const struct ctl_opt ctl_setup_opts[];
+int ctl_setup_opt(const char *cmd, int key, const char *arg, struct sc_setup_opts *o);
 
 #endif

@@ -11,6 +11,13 @@
 #                  "tbf rate 1gbit burst 128k latency 5ms" (default: none)
 #   SHARDS         shard count (default: one per active rx queue)
 #
+# One-shot: it shards the NICs as they are now. Where a NIC's queues change
+# later (operators running ethtool -L, driver resets, a NIC replaced under
+# its name), run `shardctl watch DEV` instead, as a service
+# (examples/shardctl-watch@.service): it follows each change within about
+# 2 s. A re-run of this script also follows such a change, but only when
+# something runs it.
+#
 # Exit status: 0 every device is sharded, 1 some device is not (each one is
 # named on stderr), 2 usage error. Decisions are taken on shardctl's exit
 # status and its JSON (-j, read with jq), never on its human output.

@@ -75,8 +75,12 @@ mid=$(snapshot)
 expect_rc "setup again exits 0" 0 sc setup nic0 -j
 expect_eq "setup again changes nothing" "$(jq -r .changed <<<"$OUT")" false
 expect_snapshot "setup again: snapshot unchanged" "$mid"
-expect_rc "setup again with another shard count is refused" 1 sc setup nic0 --shards 2
-expect_match "the refusal says what differs" "$ERR" "another shard count"
+# Another shard count is followed, not refused (tests/t_watch.sh has the rest).
+expect_rc "setup again with --shards 2 goes to 2 shards" 0 sc setup nic0 --shards 2 -j
+expect_eq "... 2 shards, complete" "$(jq -r '[.nr_shards, .complete] | @tsv' <<<"$OUT")" "$(printf '2\ttrue')"
+expect_eq "... shards 2 and 3 are deleted" "$(in_ns ip -o link show | grep -c 'nic0-[sr][23]')" 0
+expect_rc "setup again without --shards follows the rx queues again" 0 sc setup nic0 -j
+expect_eq "... 4 shards" "$(jq -r .nr_shards <<<"$OUT")" 4
 
 in_ns ip link del nic0-s1
 expect_eq "status notices a missing shard" "$(jq_status .complete)" false

@@ -130,6 +130,8 @@ json[softnet]=$(sc softnet -j -c 1 -i 0.3)
 json[bpfstat]=$(sc bpfstat -j -d 0.5 2>/dev/null)
 json[contention]=$(sc contention nic0 -j -d 0.5 -F 99 2>/dev/null)
 json[teardown_dry]=$(sc teardown nic0 --dry-run -j)
+# watch prints one object per action: "ready" for the complete setup, until SIGINT.
+json[watch]=$(timeout -s INT 2 nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch nic0 -j)
 if command -v groff >/dev/null; then
 	documented=$(section "$PAGE" "JSON OUTPUT" | bold_words)
 	for k in "${!json[@]}"; do
@@ -237,7 +239,10 @@ extra=(no-such-dev0)
 expect_rc "bootstrap: a missing device fails the run" 1 boot
 expect_match "bootstrap: ... and is named on stderr" "$ERR" "no-such-dev0: setup failed \(exit 1\)"
 extra=()
-expect_rc "bootstrap: a refused re-run (other parameters) fails the run" 1 boot SHARDS=2
+expect_rc "bootstrap: a refused re-run (another shard qdisc) fails the run" 1 boot SHARD_QDISC=pfifo
+expect_match "bootstrap: ... naming what differs" "$ERR" "another shard qdisc"
+expect_rc "bootstrap: a re-run with another shard count follows it" 0 boot SHARDS=2
+expect_eq "bootstrap: ... 2 shards, complete" "$(sc status nic0 -j | jq -r '.[0] | "\(.nr_shards) \(.complete)"')" "2 true"
 sc teardown nic0 >/dev/null
 expect_rc "bootstrap: with SHARD_QDISC, first run" 0 boot SHARD_QDISC="tbf rate 1gbit burst 128k latency 5ms"
 expect_rc "bootstrap: with SHARD_QDISC, second run" 0 boot SHARD_QDISC="tbf rate 1gbit burst 128k latency 5ms"
@@ -349,6 +354,7 @@ json_error top 1 top nosuch0 -c 1 -j
 json_error check 1 check nosuch0 -s 0 -j
 json_error contention 1 contention nosuch0 -d 0.1 -j
 json_error mq 1 mq nosuch0 -d 0.1 -j
+json_error watch 1 watch abcdefghijklmnop -j
 json_error bpfstat 2 bpfstat --pid 0 -j
 json_error softnet 2 softnet --interval 0 -j
 expect_match "-j errors are documented in shardctl(8)" "$(render "$PAGE")" '"error".*"exit"'

@@ -54,7 +54,8 @@ expect_eq "the checkout got no build output (debian/ stays clean)" \
 expect_eq "package version = VERSION" "$(dpkg-deb -f "$deb" Version)" "$version"
 expect_match "Depends: libbpf1 (from shlibs)" "$(dpkg-deb -f "$deb" Depends)" "libbpf1"
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort)
-expect_eq "the package's files" "$files" "$(printf '%s\n' /lib/systemd/system/shardctl@.service \
+expect_eq "the package's files" "$files" "$(printf '%s\n' /lib/systemd/system/shardctl-watch@.service \
+	/lib/systemd/system/shardctl@.service \
 	/usr/sbin/shardctl /usr/share/bash-completion/completions/shardctl \
 	/usr/share/doc/shardctl/README.md.gz /usr/share/doc/shardctl/changelog.gz \
 	/usr/share/doc/shardctl/copyright /usr/share/doc/shardctl/examples/bootstrap.sh \
@@ -62,6 +63,7 @@ expect_eq "the package's files" "$files" "$(printf '%s\n' /lib/systemd/system/sh
 	/usr/share/doc/shardctl/examples/shardctl-textfile.service \
 	/usr/share/doc/shardctl/examples/shardctl-textfile.sh \
 	/usr/share/doc/shardctl/examples/shardctl-textfile.timer \
+	/usr/share/doc/shardctl/examples/shardctl-watch@.service \
 	/usr/share/doc/shardctl/examples/shardctl@.service /usr/share/man/man8/shardctl.8.gz | sort)"
 expect_match "cloud-init example fetches the file make deb names" \
 	"$(cat "$TOP/examples/cloud-init.yaml")" "/shardctl_${version}_${arch}\.deb"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -75,4 +76,78 @@ void sc_unlock(int fd)
 			held[i].path[0] = '\0';
 		}
 	close(fd);
+}
+
+/*
+ * Claims are OFD locks (fcntl F_OFD_SETLK), not flock: F_OFD_GETLK lets
+ * another process ask whether a claim is held without taking it, which
+ * flock cannot. The file holds the claimant's pid, for the messages.
+ */
+static void claim_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, SC_RUN_DIR "/%s.lock", name);
+}
+
+static pid_t read_pid(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	return n > 0 ? (pid_t)strtol(buf, NULL, 10) : 0;
+}
+
+int sc_claim(const char *name, pid_t *holder)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX], pid[32];
+	struct stat a, b;
+	int fd, len;
+
+	*holder = 0;
+	if (mkdir(SC_RUN_DIR, 0700) && errno != EEXIST)
+		return sc_errf(errno, "%s: %s", SC_RUN_DIR, strerror(errno));
+	claim_path(path, sizeof(path), name);
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return sc_errf(errno, "%s: %s", path, strerror(errno));
+		if (fcntl(fd, F_OFD_SETLK, &fl)) {
+			int err = errno;
+
+			*holder = read_pid(fd);
+			close(fd);
+			if (err == EAGAIN || err == EACCES)
+				return -EWOULDBLOCK;
+			return sc_errf(err, "%s: lock: %s", path, strerror(err));
+		}
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		close(fd);
+	}
+	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, len, 0) != len) {
+		int err = errno;
+
+		unlink(path);
+		close(fd);
+		return sc_errf(err, "%s: %s", path, strerror(err));
+	}
+	return remember(fd, path);
+}
+
+pid_t sc_claim_holder(const char *name)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	pid_t pid = 0;
+	int fd;
+
+	claim_path(path, sizeof(path), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (!fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK)
+		pid = read_pid(fd) ?: -1;
+	close(fd);
+	return pid;
 }

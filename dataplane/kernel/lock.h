@@ -10,6 +10,7 @@
 #define SC_LOCK_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SC_RUN_DIR "/run/shardctl"
 
@@ -17,5 +18,15 @@
 int sc_lock_nic(uint64_t cookie, int ifindex);
 /* Remove the lock file and release it; fd < 0 is a no-op. */
 void sc_unlock(int fd);
+
+/*
+ * A long-lived claim on @name (watch takes "watch-<cookie>-<DEV>"): never
+ * blocks. Returns the fd to pass to sc_unlock(), -EWOULDBLOCK when another
+ * process holds it (*holder: its pid), or -errno. Released when the holder
+ * exits, also by SIGKILL (the file then stays, unheld, for the next one).
+ */
+int sc_claim(const char *name, pid_t *holder);
+/* The pid holding @name's claim: 0 when none, -1 when held by an unknown pid. */
+pid_t sc_claim_holder(const char *name);
 
 #endif

@@ -16,6 +16,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/ethtool.h>
+#include <linux/ethtool_netlink.h>
+#include <linux/genetlink.h>
 #include <linux/sockios.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
@@ -653,4 +655,159 @@ int sc_netns_cookie(uint64_t *cookie)
 				     "Linux >= 5.14): %s", strerror(errno));
 	close(fd);
 	return err;
+}
+
+/* ---- notifications: link changes and ethtool channel changes, for watch ---- */
+
+struct sc_nl_events {
+	struct nl_sock *link;
+	struct nl_sock *ethtool;	/* NULL before ethtool netlink (5.6) */
+	void (*fn)(const struct sc_nl_event *, void *);
+	void *arg;
+};
+
+static int link_event(struct nl_msg *msg, void *arg)
+{
+	struct sc_nl_events *ev = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct sc_nl_event e = { 0 };
+	struct ifinfomsg *ifi;
+
+	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
+	    nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_SKIP;
+	ifi = nlmsg_data(nlh);
+	e.type = nlh->nlmsg_type == RTM_NEWLINK ? SC_NL_LINK_NEW : SC_NL_LINK_DEL;
+	e.ifindex = ifi->ifi_index;
+	if (tb[IFLA_IFNAME])
+		snprintf(e.name, sizeof(e.name), "%s", nla_get_string(tb[IFLA_IFNAME]));
+	if (tb[IFLA_IFALIAS])
+		snprintf(e.alias, sizeof(e.alias), "%s", nla_get_string(tb[IFLA_IFALIAS]));
+	if (tb[IFLA_GROUP])
+		e.group = nla_get_u32(tb[IFLA_GROUP]);
+	ev->fn(&e, ev->arg);
+	return NL_OK;
+}
+
+static int ethtool_event(struct nl_msg *msg, void *arg)
+{
+	struct sc_nl_events *ev = arg;
+	struct nlattr *tb[ETHTOOL_A_CHANNELS_MAX + 1], *hdr[ETHTOOL_A_HEADER_MAX + 1];
+	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
+	struct sc_nl_event e = { .type = SC_NL_CHANNELS };
+
+	if (g->cmd != ETHTOOL_MSG_CHANNELS_NTF ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, ETHTOOL_A_CHANNELS_MAX, NULL) < 0 ||
+	    !tb[ETHTOOL_A_CHANNELS_HEADER] ||
+	    nla_parse_nested(hdr, ETHTOOL_A_HEADER_MAX, tb[ETHTOOL_A_CHANNELS_HEADER], NULL) < 0)
+		return NL_SKIP;
+	if (hdr[ETHTOOL_A_HEADER_DEV_INDEX])
+		e.ifindex = (int)nla_get_u32(hdr[ETHTOOL_A_HEADER_DEV_INDEX]);
+	if (hdr[ETHTOOL_A_HEADER_DEV_NAME])
+		snprintf(e.name, sizeof(e.name), "%s", nla_get_string(hdr[ETHTOOL_A_HEADER_DEV_NAME]));
+	ev->fn(&e, ev->arg);
+	return NL_OK;
+}
+
+static int events_sock(struct nl_sock **out, int protocol, nl_recvmsg_msg_cb_t cb,
+		       struct sc_nl_events *ev)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int err;
+
+	if (!sk)
+		return -ENOMEM;
+	/* Notifications carry the sender's sequence numbers, not ours. */
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, ev);
+	err = protocol == NETLINK_GENERIC ? genl_connect(sk) : nl_connect(sk, protocol);
+	if (!err)
+		err = nl_socket_set_nonblocking(sk);
+	if (err < 0) {
+		nl_socket_free(sk);
+		return nl_err(err);
+	}
+	*out = sk;
+	return 0;
+}
+
+int sc_nl_events_open(struct sc_nl_events **out)
+{
+	struct sc_nl_events *ev = calloc(1, sizeof(*ev));
+	int err, grp;
+
+	if (!ev)
+		return sc_errf(ENOMEM, "out of memory");
+	err = events_sock(&ev->link, NETLINK_ROUTE, link_event, ev);
+	if (!err && (grp = nl_socket_add_membership(ev->link, RTNLGRP_LINK)) < 0)
+		err = nl_err(grp);
+	if (err) {
+		sc_nl_events_close(ev);
+		return sc_errf(err, "rtnetlink: subscribing to link notifications: %s",
+			       strerror(-err));
+	}
+	/* Channel changes are announced by ethtool netlink only; without it the periodic check sees them. */
+	if (!events_sock(&ev->ethtool, NETLINK_GENERIC, ethtool_event, ev)) {
+		grp = genl_ctrl_resolve_grp(ev->ethtool, ETHTOOL_GENL_NAME, ETHTOOL_MCGRP_MONITOR_NAME);
+		if (grp < 0 || nl_socket_add_membership(ev->ethtool, grp) < 0) {
+			nl_socket_free(ev->ethtool);
+			ev->ethtool = NULL;
+		}
+	}
+	*out = ev;
+	return 0;
+}
+
+int sc_nl_events_fds(const struct sc_nl_events *ev, int fds[2])
+{
+	int n = 0;
+
+	fds[n++] = nl_socket_get_fd(ev->link);
+	if (ev->ethtool)
+		fds[n++] = nl_socket_get_fd(ev->ethtool);
+	return n;
+}
+
+static int drain(struct nl_sock *sk)
+{
+	int err;
+
+	for (;;) {
+		err = nl_recvmsgs_default(sk);
+		if (err == -NLE_AGAIN)
+			return 0;
+		/* An overrun (ENOBUFS) or any other failure: events were lost. */
+		if (err < 0)
+			return -ENOBUFS;
+	}
+}
+
+int sc_nl_events_read(struct sc_nl_events *ev, void (*fn)(const struct sc_nl_event *, void *),
+		      void *arg)
+{
+	int err, err2 = 0;
+
+	ev->fn = fn;
+	ev->arg = arg;
+	err = drain(ev->link);
+	if (ev->ethtool)
+		err2 = drain(ev->ethtool);
+	return err ? err : err2;
+}
+
+bool sc_nl_events_channels(const struct sc_nl_events *ev)
+{
+	return ev->ethtool;
+}
+
+void sc_nl_events_close(struct sc_nl_events *ev)
+{
+	if (!ev)
+		return;
+	if (ev->link)
+		nl_socket_free(ev->link);
+	if (ev->ethtool)
+		nl_socket_free(ev->ethtool);
+	free(ev);
 }

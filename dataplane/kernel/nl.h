@@ -94,6 +94,34 @@ int sc_nl_addr_count(struct sc_nl *nl, int ifindex, int *count);
 /* Whether a default route (v4 or v6, any table) leaves through @ifindex. */
 int sc_nl_default_route_via(struct sc_nl *nl, int ifindex, bool *yes);
 
+/*
+ * Notifications for watch: link changes (RTNLGRP_LINK) and, where the
+ * kernel has ethtool netlink (5.6), channel changes (ETHTOOL_MSG_CHANNELS_NTF).
+ * Not every change is announced (a TAP's queue count is not): watchers
+ * check periodically as well.
+ */
+struct sc_nl_events;
+enum sc_nl_event_type { SC_NL_LINK_NEW, SC_NL_LINK_DEL, SC_NL_CHANNELS };
+struct sc_nl_event {
+	enum sc_nl_event_type type;
+	int ifindex;
+	char name[IF_NAMESIZE];
+	char alias[256];	/* links */
+	uint32_t group;		/* links */
+};
+int sc_nl_events_open(struct sc_nl_events **out);
+/* The sockets to poll for POLLIN (1 or 2); they are non-blocking. */
+int sc_nl_events_fds(const struct sc_nl_events *ev, int fds[2]);
+/* Whether channel changes are announced (ethtool netlink). */
+bool sc_nl_events_channels(const struct sc_nl_events *ev);
+/*
+ * Hand every pending notification to @fn. -ENOBUFS when the kernel dropped
+ * some (socket overrun): the caller must check everything again.
+ */
+int sc_nl_events_read(struct sc_nl_events *ev, void (*fn)(const struct sc_nl_event *, void *),
+		      void *arg);
+void sc_nl_events_close(struct sc_nl_events *ev);
+
 /* The network namespace's cookie: unique for the boot, never reused (unlike inode numbers). */
 int sc_netns_cookie(uint64_t *cookie);
 

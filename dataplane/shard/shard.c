@@ -390,6 +390,7 @@ static int collect_shards(const struct sc_link *links, int nlinks, int nic, stru
 			sh->peer_ifindex = l->ifindex;
 			sh->peer_rx_packets = l->rx_packets;
 			sh->peer_mtu = l->mtu;
+			sh->peer_up = l->flags & IFF_UP;
 		} else {
 			snprintf(sh->name, sizeof(sh->name), "%s", l->name);
 			sh->ifindex = l->ifindex;
@@ -440,6 +441,48 @@ static void fill_rxqs(struct sc_state *st, const char *dir)
 		close(stats_fd);
 }
 
+/* "4", "4-5": a range of queue or shard numbers. */
+static void range_str(char *buf, size_t len, unsigned int from, unsigned int to)
+{
+	if (to == from + 1)
+		snprintf(buf, len, "%u", from);
+	else
+		snprintf(buf, len, "%u-%u", from, to - 1);
+}
+
+/*
+ * The NIC's active rx queue count changed under the setup (ethtool -L, a
+ * driver reset): name what is left out and the command that follows it.
+ */
+static void describe_mismatch(struct sc_state *st)
+{
+	unsigned int now = st->nic_rxq, had = st->nr_rxq;
+	char r[32], fix[64];
+
+	if (!now || now == had)
+		return;
+	snprintf(fix, sizeof(fix), "run 'shardctl setup %s' to follow it", st->dev);
+	if (now > had) {
+		range_str(r, sizeof(r), had, now);
+		snprintf(st->problem, sizeof(st->problem),
+			 "%s now has %u active rx queues, the setup covers %u: rx queue%s %s %s no "
+			 "shard; %s", st->dev, now, had, now - had > 1 ? "s" : "", r,
+			 now - had > 1 ? "have" : "has", fix);
+	} else if (st->nr_shards > now) {
+		range_str(r, sizeof(r), now, st->nr_shards);
+		snprintf(st->problem, sizeof(st->problem),
+			 "%s now has %u active rx queues, the setup covers %u: shard%s %s %s no rx "
+			 "queue; %s", st->dev, now, had, st->nr_shards - now > 1 ? "s" : "", r,
+			 st->nr_shards - now > 1 ? "have" : "has", fix);
+	} else {
+		range_str(r, sizeof(r), now, had);
+		snprintf(st->problem, sizeof(st->problem),
+			 "%s now has %u active rx queues, the setup covers %u: rx queue%s %s %s gone; "
+			 "%s", st->dev, now, had, had - now > 1 ? "s" : "", r,
+			 had - now > 1 ? "are" : "is", fix);
+	}
+}
+
 static void check_consistency(struct sc_state *st, bool have_meta)
 {
 	st->complete = false;
@@ -454,8 +497,9 @@ static void check_consistency(struct sc_state *st, bool have_meta)
 
 		if (!sh->ifindex || !sh->peer_ifindex)
 			snprintf(st->problem, sizeof(st->problem), "shard %u: veth pair missing", s);
-		else if (!sh->up)
-			snprintf(st->problem, sizeof(st->problem), "shard %u: %s is down", s, sh->name);
+		else if (!sh->up || !sh->peer_up)
+			snprintf(st->problem, sizeof(st->problem), "shard %u: %s is down", s,
+				 sh->up ? sh->peer : sh->name);
 		else if (sh->mtu < st->mtu || sh->peer_mtu < st->mtu)
 			snprintf(st->problem, sizeof(st->problem),
 				 "shard %u: MTU %u below %s's %u: larger frames would be dropped", s,
@@ -464,6 +508,8 @@ static void check_consistency(struct sc_state *st, bool have_meta)
 			snprintf(st->problem, sizeof(st->problem),
 				 "shard %u: return program missing on %s", s, sh->peer);
 	}
+	if (!st->problem[0])
+		describe_mismatch(st);
 	st->complete = !st->problem[0];
 }
 
@@ -490,6 +536,7 @@ int sc_state_read(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_li
 		      int nlinks, struct sc_state *st)
 {
 	struct sc_meta meta = { 0 };
+	unsigned int meta_shards;
 	struct sc_link dev;
 	bool have_meta;
 	int found;
@@ -526,6 +573,7 @@ int sc_state_read(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_li
 		st->ifindex = -nic;	/* remember which, but mark it gone */
 	}
 	sc_clear_error();
+	meta_shards = st->nr_shards;
 	found = collect_shards(links, nlinks, nic, st);
 	if (found < 0)
 		return sc_errf(ENOMEM, "out of memory");
@@ -540,8 +588,10 @@ int sc_state_read(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_li
 		st->ingress_attached = st->ingress_prog_id != 0;
 		if (st->ingress_attached)
 			prog_runtime(st->ingress_prog_id, &st->ingress_run_ns, &st->ingress_run_cnt);
-		if (!sc_nl_active_queues(nl, nic, &rx, &tx))
+		if (!sc_nl_active_queues(nl, nic, &rx, &tx)) {
 			st->nr_txq = tx;
+			st->nic_rxq = rx;
+		}
 		sc_clear_error();
 	}
 	for (unsigned int s = 0; s < st->nr_shards; s++)
@@ -553,11 +603,22 @@ int sc_state_read(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_li
 	fill_rxqs(st, st->pin_dir);
 	compute_spread(st);
 	check_consistency(st, have_meta);
+	if (st->complete && have_meta && st->nr_shards > meta_shards) {
+		char r[32];
+
+		range_str(r, sizeof(r), meta_shards, st->nr_shards);
+		snprintf(st->problem, sizeof(st->problem),
+			 "shard%s %s %s left over from a larger setup (a re-run was interrupted); "
+			 "run 'shardctl setup %s' to remove %s", st->nr_shards - meta_shards > 1 ? "s" : "",
+			 r, st->nr_shards - meta_shards > 1 ? "are" : "is", st->dev,
+			 st->nr_shards - meta_shards > 1 ? "them" : "it");
+		st->complete = false;
+	}
 	return 1;
 }
 
 /* NIC ifindexes that have anything of a setup: a pin directory or our devices. */
-static int list_nics(uint64_t cookie, const struct sc_link *links, int nlinks, int *out, int max)
+int sc_list_nics(uint64_t cookie, const struct sc_link *links, int nlinks, int *out, int max)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
@@ -597,13 +658,13 @@ int sc_target_resolve(struct sc_nl *nl, const char *dev, uint64_t cookie,
 	int all[SC_MAX_RXQ], n;
 
 	if (!dev)
-		return list_nics(cookie, links, nlinks, nics, max);
+		return sc_list_nics(cookie, links, nlinks, nics, max);
 	if (!sc_nl_link_by_name(nl, dev, &l)) {
 		nics[0] = l.ifindex;
 		return 1;
 	}
 	/* The NIC may be gone while our state remains: match the name setup recorded. */
-	n = list_nics(cookie, links, nlinks, all, SC_MAX_RXQ);
+	n = sc_list_nics(cookie, links, nlinks, all, SC_MAX_RXQ);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX];
 		struct sc_meta meta;

@@ -45,7 +45,7 @@ struct sc_shard {
 	char name[IF_NAMESIZE];		/* egress end: the redirect target, carries the shard qdisc */
 	char peer[IF_NAMESIZE];		/* return end: its ingress sends frames back to the NIC */
 	int ifindex, peer_ifindex;	/* 0 when missing */
-	bool up;
+	bool up, peer_up;
 	bool return_attached;
 	unsigned int tx_queues;
 	uint32_t mtu, peer_mtu;
@@ -75,7 +75,11 @@ struct sc_state {
 	int ifindex;
 	uint64_t netns_cookie;
 	char pin_dir[PATH_MAX];
-	unsigned int nr_rxq, nr_txq;	/* the NIC's active queues (now, or at setup for status) */
+	unsigned int nr_rxq, nr_txq;	/* rx: the queues the setup covers; tx: the NIC's now */
+	unsigned int nic_rxq;		/* the NIC's active rx queues now (0: unknown, e.g. down) */
+	/* setup: what the setup had before this call (0, 0 for a first setup) */
+	unsigned int was_rxq, was_shards;
+	int replaced;			/* setup: the gone NIC of this name whose setup it removed */
 	uint32_t mtu;			/* the NIC's */
 	unsigned int tx_queues;
 	unsigned int nr_shards;
@@ -139,7 +143,14 @@ int sc_status(const char *dev, struct sc_state **out, int *n);
  * first. Succeeds when nothing is set up. *out lists what was (or, with
  * dry_run, would be) removed.
  */
-int sc_teardown(const char *dev, bool dry_run, struct sc_state **out, int *n);
+enum {
+	SC_TEARDOWN_DRY_RUN = 1 << 0,
+	SC_TEARDOWN_FORCE = 1 << 1,	/* also while a shardctl watch keeps the device */
+};
+int sc_teardown(const char *dev, unsigned int flags, struct sc_state **out, int *n);
+
+/* The claim a `shardctl watch` holds on @dev (dataplane/kernel/lock.h, sc_claim()). */
+void sc_watch_claim_name(char *buf, size_t len, uint64_t cookie, const char *dev);
 
 void sc_state_free(struct sc_state *s);
 void sc_states_free(struct sc_state *s, int n);

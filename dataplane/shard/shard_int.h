@@ -23,6 +23,8 @@ bool sc_is_ingress_prog(const struct sc_hook_prog *p);
 bool sc_is_return_prog(const struct sc_hook_prog *p);
 int sc_state_read(struct sc_nl *nl, uint64_t cookie, int nic, const struct sc_link *links,
 	       int nlinks, struct sc_state *st);
+/* NIC ifindexes that have anything of a setup: a pin directory or our devices. */
+int sc_list_nics(uint64_t cookie, const struct sc_link *links, int nlinks, int *out, int max);
 int sc_target_resolve(struct sc_nl *nl, const char *dev, uint64_t cookie,
 		   const struct sc_link *links, int nlinks, int *nics, int max);
 

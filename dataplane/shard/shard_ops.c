@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
@@ -30,6 +31,7 @@ struct setup {
 	uint64_t cookie;
 	char dir[PATH_MAX];
 	unsigned int nr_rxq, nr_txq, tx_queues, nr_shards;
+	unsigned int was_rxq, was_shards;	/* a re-run: what the recorded setup covers */
 	int attach;		/* the NIC's ingress: SC_ATTACH_AUTO until resolved */
 	/*
 	 * The shard devices: cls_bpf unless tcx was asked for. A tcx attach is
@@ -46,7 +48,8 @@ struct setup {
 	struct bpf_object *user_obj;	/* --shard-prog, loaded and verified before any change */
 	struct bpf_program *user_prog;
 	/* what this run created, for rollback */
-	bool made_dir, ingress_attached, clsact_created;
+	bool made_dir, ingress_attached, clsact_created, table_written;
+	int replaced;		/* the ifindex of a replaced NIC whose setup was removed */
 	bool *made_pair, *made_return;
 };
 
@@ -542,6 +545,20 @@ static void rollback(struct setup *s)
 {
 	char path[PATH_MAX];
 
+	/*
+	 * A failed re-run that grew the setup: point the queues back at the
+	 * shards they had before the new ones (made by this run) go away.
+	 */
+	if (s->table_written && s->was_shards && s->was_shards <= s->nr_shards) {
+		unsigned int rxq = s->nr_rxq, shards = s->nr_shards;
+
+		s->nr_rxq = s->was_rxq < rxq ? s->was_rxq : rxq;
+		s->nr_shards = s->was_shards;
+		fill_table(s);
+		s->nr_rxq = rxq;
+		s->nr_shards = shards;
+	}
+
 	if (s->ingress_attached) {
 		if (s->attach == SC_ATTACH_TC)
 			sc_tc_detach(s->nic.ifindex, false, SC_TC_HANDLE, SC_TC_PRIORITY);
@@ -576,6 +593,9 @@ static int plan(struct setup *s, struct sc_state *out)
 	snprintf(out->pin_dir, sizeof(out->pin_dir), "%s", s->dir);
 	out->nr_rxq = s->nr_rxq;
 	out->nr_txq = s->nr_txq;
+	out->nic_rxq = s->nr_rxq;
+	out->was_rxq = s->was_rxq;
+	out->was_shards = s->was_shards;
 	out->tx_queues = s->tx_queues;
 	out->nr_shards = s->nr_shards;
 	out->attach = s->attach;
@@ -596,27 +616,121 @@ static int plan(struct setup *s, struct sc_state *out)
 	return 0;
 }
 
+/*
+ * A re-run may follow the NIC (or a new --shards): shards are added and
+ * removed. What the existing devices and programs embody cannot change
+ * without a teardown: their tx queue count, the lookup, the attach mode,
+ * the shard qdisc and program.
+ */
 static int same_request(struct setup *s, const struct sc_meta *m)
 {
-	const char *what = NULL;
+	const char *what = NULL, *why = "";
 
-	if (m->nr_shards != s->nr_shards)
-		what = "shard count";
-	else if (m->tx_queues != s->tx_queues)
+	if (s->o->tx_queues && m->tx_queues != s->o->tx_queues) {
 		what = "tx queue count";
-	else if (m->lookup != (__u32)s->o->lookup)
+		why = " (a veth pair keeps the tx queues it was made with)";
+	} else if (m->lookup != (__u32)s->o->lookup) {
 		what = "lookup method";
-	else if (s->attach != SC_ATTACH_AUTO && m->attach != (__u32)s->attach)
+	} else if (s->attach != SC_ATTACH_AUTO && m->attach != (__u32)s->attach) {
 		what = "attach mode";
-	else if (strncmp(m->shard_qdisc, s->qspec_text, sizeof(m->shard_qdisc)))
+	} else if (strncmp(m->shard_qdisc, s->qspec_text, sizeof(m->shard_qdisc))) {
 		what = "shard qdisc";
-	else if (strncmp(m->shard_prog, s->o->shard_prog ? s->o->shard_prog : "",
-			 sizeof(m->shard_prog)))
+	} else if (strncmp(m->shard_prog, s->o->shard_prog ? s->o->shard_prog : "",
+			   sizeof(m->shard_prog))) {
 		what = "shard program";
+	}
 	if (what)
-		return sc_errf(EEXIST, "%s: already set up with another %s; run 'shardctl "
-				       "teardown %s' first", s->o->dev, what, s->o->dev);
+		return sc_errf(EEXIST, "%s: already set up with another %s%s; run 'shardctl "
+				       "teardown %s' first", s->o->dev, what, why, s->o->dev);
 	s->attach = (int)m->attach;
+	/* Without --tx-queues the recorded count stands: new shards match the old ones. */
+	s->tx_queues = m->tx_queues;
+	for (unsigned int i = 0; i < s->nr_shards; i++)
+		s->shards[i].tx_queues = s->tx_queues;
+	s->was_rxq = m->nr_rxq;
+	s->was_shards = m->nr_shards;
+	return 0;
+}
+
+/* The devices of shards at or beyond @from (egress ends first), found by their alias. */
+static int surplus_devices(struct setup *s, unsigned int from, int *ifindex, unsigned int *index,
+			   int max)
+{
+	struct sc_link *links = NULL;
+	int nlinks = 0, n = 0, err;
+
+	err = sc_nl_links(s->nl, &links, &nlinks);
+	if (err)
+		return err;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < nlinks && n < max; i++) {
+			unsigned int shard;
+			bool ret;
+			int owner;
+
+			if (sc_alias_parse(links[i].alias, &owner, &shard, &ret) &&
+			    owner == s->nic.ifindex && shard >= from && ret == (pass == 1)) {
+				ifindex[n] = links[i].ifindex;
+				index[n++] = shard;
+			}
+		}
+	free(links);
+	return n;
+}
+
+/* Sum of the egress ends' tx counters: frames still on their way back to the NIC. */
+static uint64_t surplus_tx(struct setup *s, const int *ifindex, int n)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct sc_link l;
+
+		if (!sc_nl_link_by_index(s->nl, ifindex[i], &l))
+			sum += l.tx_packets + l.rx_packets;
+	}
+	sc_clear_error();
+	return sum;
+}
+
+/*
+ * Remove the shards beyond the new count, once nothing points at them any
+ * more: the table and the ingress program were switched first. A frame
+ * redirected just before the switch may still be in a shard's backlog, so
+ * wait until their counters stand still (at most 1 s) before deleting.
+ */
+static int remove_surplus(struct setup *s)
+{
+	int ifindex[2 * SC_MAX_RXQ], n, err;
+	unsigned int index[2 * SC_MAX_RXQ];
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	uint64_t last, now;
+
+	n = surplus_devices(s, s->nr_shards, ifindex, index, 2 * SC_MAX_RXQ);
+	if (n <= 0)
+		return n;
+	if ((err = sc_fault("setup:surplus")))
+		return err;
+	last = surplus_tx(s, ifindex, n);
+	for (int i = 0; i < 50; i++, last = now) {
+		nanosleep(&tick, NULL);
+		now = surplus_tx(s, ifindex, n);
+		if (now == last)
+			break;
+	}
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX], name[32];
+
+		snprintf(name, sizeof(name), "return_%u", index[i]);
+		sc_pin_path(path, sizeof(path), s->dir, name);
+		sc_tcx_detach_pinned(path);
+		snprintf(name, sizeof(name), "egress_%u", index[i]);
+		sc_pin_path(path, sizeof(path), s->dir, name);
+		sc_tcx_detach_pinned(path);
+		/* Deleting one end deletes the pair; the second entry then finds nothing. */
+		if ((err = sc_nl_link_delete(s->nl, ifindex[i])))
+			return err;
+	}
 	return 0;
 }
 
@@ -639,13 +753,22 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 		return err;
 	if ((err = store_meta(s, group, old ? old->flags & SC_META_CLSACT_OURS : 0)))
 		return err;
-	if ((err = fill_table(s)) || (err = sc_fault("setup:table")) ||
-	    (err = attach_returns(s)) || (err = sc_fault("setup:returns")))
+	if ((err = attach_returns(s)) || (err = sc_fault("setup:returns")))
 		return err;
 	/* The shard's egress processing is in place before any frame is redirected to it. */
 	for (unsigned int i = 0; i < s->nr_shards; i++)
 		if ((err = attach_shard_egress(s, i)))
 			return err;
+	/*
+	 * Only complete shards go into the table: on a re-run the ingress is
+	 * live, and a new rx queue starts redirecting the moment its entry is
+	 * written (lookup map and global).
+	 */
+	if ((err = fill_table(s)))
+		return err;
+	s->table_written = true;
+	if ((err = sc_fault("setup:table")))
+		return err;
 	/*
 	 * Record that the NIC's clsact is ours before creating it: once it
 	 * exists, a re-run cannot tell it from a foreign one, so a kill between
@@ -659,9 +782,49 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 	if ((!s->ingress_attached && (err = attach_ingress(s))) ||
 	    (err = sc_fault("setup:ingress")))
 		return err;
+	/* Nothing points at the shards beyond the count now (lookup const: since the swap above). */
+	if ((err = remove_surplus(s)))
+		return err;
 	return store_meta(s, group,
 			  SC_META_COMPLETE | (s->clsact_created ? SC_META_CLSACT_OURS : 0) |
 				  (old ? old->flags & SC_META_CLSACT_OURS : 0));
+}
+
+static int teardown_one(struct sc_nl *nl, const struct sc_state *st);
+
+/*
+ * The NIC was replaced (a driver reload, a re-created device): a setup
+ * recorded under the same name for an ifindex that no longer exists holds
+ * our shard names. Remove it before building for the new NIC.
+ */
+static int remove_replaced(struct setup *s)
+{
+	struct sc_link *links = NULL, l;
+	int nics[SC_MAX_RXQ], n, nlinks = 0, err;
+
+	err = sc_nl_links(s->nl, &links, &nlinks);
+	if (err)
+		return err;
+	n = sc_list_nics(s->cookie, links, nlinks, nics, SC_MAX_RXQ);
+	for (int i = 0; i < n && !err; i++) {
+		char dir[PATH_MAX];
+		struct sc_meta meta;
+		struct sc_state st;
+
+		if (nics[i] == s->nic.ifindex || !sc_nl_link_by_index(s->nl, nics[i], &l))
+			continue;
+		sc_clear_error();
+		sc_pin_dir_of(dir, sizeof(dir), s->cookie, nics[i]);
+		if (sc_meta_read(dir, &meta) || strncmp(meta.nic_name, s->nic.name, IF_NAMESIZE))
+			continue;
+		if (sc_state_read(s->nl, s->cookie, nics[i], links, nlinks, &st) > 0) {
+			err = teardown_one(s->nl, &st);
+			s->replaced = nics[i];
+		}
+		sc_state_free(&st);
+	}
+	free(links);
+	return err;
 }
 
 int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
@@ -693,6 +856,8 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	if ((err = sc_netns_cookie(&s.cookie)) || (err = sc_nl_open(&s.nl)))
 		goto out;
 	if ((err = check_nic(&s)))
+		goto out;
+	if (!o->dry_run && (err = remove_replaced(&s)))
 		goto out;
 	group = sc_shard_group(s.nic.ifindex);
 	sc_pin_dir_of(s.dir, sizeof(s.dir), s.cookie, s.nic.ifindex);
@@ -736,7 +901,7 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 		if (!err)
 			err = sc_state_read(s.nl, s.cookie, s.nic.ifindex, links, nlinks, out) < 0;
 		free(links);
-		if (!err && out->complete)
+		if (!err && out->complete && s.was_shards == s.nr_shards && s.was_rxq == s.nr_rxq)
 			goto out;
 		sc_state_free(out);
 		memset(out, 0, sizeof(*out));
@@ -760,6 +925,9 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 			err = -EIO;
 		free(links);
 		out->changed = true;
+		out->replaced = s.replaced;
+		out->was_rxq = s.was_rxq;
+		out->was_shards = s.was_shards;
 	}
 out:
 	if (s.skel)
@@ -865,14 +1033,45 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 	return err ? sc_err_wrap(err, "teardown %s", st->dev) : 0;
 }
 
-int sc_teardown(const char *dev, bool dry_run, struct sc_state **out, int *n)
+void sc_watch_claim_name(char *buf, size_t len, uint64_t cookie, const char *dev)
+{
+	snprintf(buf, len, "watch-%llx-%s", (unsigned long long)cookie, dev);
+}
+
+/* A running `shardctl watch` would set DEV up again at once: say so rather than fight it. */
+static int refuse_watched(const struct sc_state *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		pid_t pid;
+
+		sc_watch_claim_name(name, sizeof(name), v[i].netns_cookie, v[i].dev);
+		pid = sc_claim_holder(name);
+		if (pid && pid != getpid())
+			return sc_errf(EBUSY, "%s: kept by shardctl watch (pid %d), which would set it "
+					      "up again; stop the watch first (--teardown-on-exit removes "
+					      "the setup when it stops), or use --force",
+				       v[i].dev, (int)pid);
+	}
+	return 0;
+}
+
+int sc_teardown(const char *dev, unsigned int flags, struct sc_state **out, int *n)
 {
 	struct sc_nl *nl = NULL;
 	int err;
 
 	err = sc_status(dev, out, n);
-	if (err || dry_run || !*n)
+	if (err || !*n)
 		return err;
+	if (!(flags & SC_TEARDOWN_FORCE) && (err = refuse_watched(*out, *n))) {
+		sc_states_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return err;
+	}
+	if (flags & SC_TEARDOWN_DRY_RUN)
+		return 0;
 	if ((err = sc_nl_open(&nl)))
 		return err;
 	for (int i = 0; i < *n && !err; i++) {

@@ -19,6 +19,7 @@
 static const struct ctl_cmd *const cmds[] = {
 	&cmd_setup, &cmd_status, &cmd_teardown, &cmd_remap, &cmd_top,
 	&cmd_softnet, &cmd_bpfstat, &cmd_check, &cmd_contention, &cmd_mq,
+	&cmd_watch,
 };
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 #define MAX_ARGS 64
@@ -35,7 +36,10 @@ static int route(int key, const char *arg, void *priv)
 	while (o && o->name && o->key != key)
 		o++;
 	if (!o || !o->name)
-		abort();	/* getopt returned a key the table does not have */
+		for (o = cmd->shared_opts; o && o->name && o->key != key; o++)
+			;
+	if (!o || !o->name)
+		abort();	/* getopt returned a key the tables do not have */
 	if (!o->arg != !arg)
 		abort();	/* getopt gave a flag a value, or an option none */
 	if (!arg)

@@ -233,7 +233,36 @@ expect_eq "frames on the 2 remaining queues still go round" "$rc" 0
 q=($(sub "$d0" "$(drv_rx_all)"))
 expect_eq "... the driver used only queues 0 and 1" "$((q[2] + q[3]))" 0
 echo "status after ethtool -L combined 2:"; sc status eth0 | sed 's/^/  | /'
+expect_eq "status: the setup no longer matches the driver" "$(J .problem)" \
+	"eth0 now has 2 active rx queues, the setup covers 4: shards 2-3 have no rx queue; run 'shardctl setup eth0' to follow it"
+expect_rc "a setup re-run follows the driver's 2 channels" 0 sc setup eth0 -j
+expect_eq "... 2 shards, complete" "$(jq -r '[.nr_shards, .complete] | @tsv' <<<"$OUT")" "$(printf '2\ttrue')"
+shards_rx() { J '[.shards[].packets] | map(tostring) | join(" ")'; }
+d0=$(drv_rx_all); s0=$(shards_rx); OUT=$(traffic 100); rc=$?
+expect_eq "... and frames go round through the 2 shards" "$rc" 0
+q=($(sub "$d0" "$(drv_rx_all)")) s=($(sub "$s0" "$(shards_rx)"))
+expect_eq "... each shard counted what the driver got on its queue" "${s[*]}" "${q[0]} ${q[1]}"
+verified "setup re-run follows the NIC's queue count"
+# watch hears ethtool -L from ethtool netlink's channel notification.
+verify_begin
+"$SHARDCTL" watch eth0 -j >"$TMP/watch.json" 2>"$TMP/watch.err" &
+wpid=$!
+for _ in $(seq 50); do [ -s "$TMP/watch.json" ] && break; sleep 0.1; done
+expect_eq "watch finds eth0 set up" "$(jq -r .action "$TMP/watch.json" | head -1)" ready
 ethtool -L eth0 combined 4
+for _ in $(seq 30); do [ "$(wc -l <"$TMP/watch.json")" -ge 2 ] && break; sleep 0.1; done
+LAST=$(sed -n 2p "$TMP/watch.json")
+expect_eq "watch follows ethtool -L combined 4" "$(jq -r '[.action, .was_shards, .shards] | @tsv' <<<"$LAST")" \
+	"$(printf 'followed\t2\t4')"
+ms=$(jq -r '.since_change_ms | floor' <<<"$LAST")
+expect_ge "... within 2 s of the change (took ${ms} ms under TCG)" $((2000 - ms)) 0
+d0=$(drv_rx_all); s0=$(shards_rx); OUT=$(traffic 100); rc=$?
+expect_eq "... every frame on the 4 queues goes round" "$rc" 0
+expect_eq "... each shard counted what the driver got on its queue" \
+	"$(sub "$s0" "$(shards_rx)")" "$(sub "$d0" "$(drv_rx_all)")"
+kill -TERM "$wpid"; wait "$wpid"
+expect_eq "watch stops on SIGTERM with exit 0" "$?" 0
+verified "watch follows queue count changes"
 expect_rc "teardown after the channel change" 0 sc teardown eth0
 expect_snapshot "the guest is as before setup" "$BEFORE"
 expect_eq "nothing left in /run/shardctl" "$(ls -A /run/shardctl 2>/dev/null | wc -l)" 0

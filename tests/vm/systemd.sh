@@ -5,7 +5,9 @@
 # on a host. This script runs after it, as a oneshot service, and checks
 # what an operator relies on: frames go round after boot, `systemctl stop`
 # tears down, a failing setup leaves the unit failed with the reason in the
-# journal and nothing half made, and a restart converges.
+# journal and nothing half made, and a restart converges. Then the daemon
+# form, examples/shardctl-watch@.service (Type=notify): start returns when
+# eth0 is sharded, it follows ethtool -L, stop tears down.
 for kv in "$@"; do export "${kv?}"; done
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/netns/vm/guest-lib.sh"
@@ -84,6 +86,34 @@ systemctl daemon-reload
 expect_rc "systemctl stop" 0 systemctl stop "$U"
 expect_eq "... nothing left" "$(nothing_left)" "$NONE"
 verified "systemd unit (oneshot): failure, restart"
+echo "== the watch unit (Type=notify)"
+verify_begin
+W=shardctl-watch@eth0.service
+# wait_shards N: until status says N shards, complete (at most 5 s).
+wait_shards() { for _ in $(seq 50); do [ "$(J '[.complete, .nr_shards] | @tsv')" == "$(printf 'true\t%s' "$1")" ] && return; sleep 0.1; done; }
+expect_rc "systemctl start $W returns once it is READY" 0 systemctl start "$W"
+expect_eq "... eth0 is sharded by then" "$(J '[.complete, .nr_shards] | @tsv')" "$(printf 'true\t4')"
+expect_eq "... the unit is active (running)" "$(systemctl show -p ActiveState,SubState --value "$W" | xargs)" "active running"
+expect_match "... systemctl status shows the last action" "$(systemctl status "$W" --no-pager -n 0)" \
+	'Status: "eth0: set up 4 shards for 4 rx queues"'
+OUT=$(traffic 100); rc=$?
+expect_eq "... frames go round" "$rc/$(jq -r .received <<<"$OUT")" 0/400
+ethtool -L eth0 combined 2
+wait_shards 2
+expect_eq "the watch follows ethtool -L combined 2" "$(J '[.complete, .nr_shards] | @tsv')" "$(printf 'true\t2')"
+expect_match "... one journal line says so" "$(journalctl -b -u "$W" -o cat --no-pager)" \
+	"shardctl watch: eth0: followed the NIC: 4 rx queues / 4 shards -> 2 rx queues / 2 shards \([0-9]+ ms\)"
+ethtool -L eth0 combined 4
+wait_shards 4
+expect_eq "... and back to 4" "$(J '[.complete, .nr_shards] | @tsv')" "$(printf 'true\t4')"
+OUT=$(traffic 100); rc=$?
+expect_eq "... every frame on the 4 queues goes round" "$rc/$(jq -r .received <<<"$OUT")" 0/400
+expect_rc "shardctl teardown is refused while the unit runs" 1 "$SHARDCTL" teardown eth0
+expect_match "... naming the watch" "$ERR" "kept by shardctl watch \(pid $(systemctl show -p MainPID --value "$W")\)"
+expect_rc "systemctl stop $W" 0 systemctl stop "$W"
+expect_eq "... --teardown-on-exit removed everything" "$(nothing_left)" "$NONE"
+expect_match "... and the journal says so" "$(journalctl -b -u "$W" -o cat --no-pager)" "eth0: torn down \(4 shards\)"
+verified "systemd unit (watch, Type=notify): ready, status, stop"
 # The unit's shardctl runs under systemd: its sanitizer reports are in the journal.
 expect_eq "no sanitizer report in the journal" \
 	"$(journalctl -b -o cat --no-pager | grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:')" 0
