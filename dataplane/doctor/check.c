@@ -304,13 +304,16 @@ static int sample(const struct sc_check_opts *o, struct sc_check_facts *f)
 	int err;
 
 	err = sc_netcore_read(&nc);
-	if (!err)
-		err = sc_top_open(&ifindex, 1, &t);
-	if (!err)
-		err = sc_top_sample(t, &r);
+	if (err)
+		goto out;
+	err = sc_top_open(&ifindex, 1, &t);
+	if (err)
+		goto out;
+	err = sc_top_sample(t, &r);
 	sc_top_report_free(&r);
-	if (!err)
-		err = sc_softnet_watch_open(NULL, &w);
+	if (err)
+		goto out;
+	err = sc_softnet_watch_open(NULL, &w);
 	if (err)
 		goto out;
 	if (o->on_sampling)

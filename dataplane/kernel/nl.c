@@ -54,6 +54,7 @@
 struct sc_nl {
 	struct nl_sock *route;
 	struct nl_sock *genl;	/* opened on first use */
+	int netdev_family;	/* genl id; 0 not looked up yet, < 0 the kernel has none */
 };
 
 struct nl_sock *sc_nl_route(struct sc_nl *nl)
@@ -353,7 +354,10 @@ static int queues_genl(struct sc_nl *nl, struct queue_count *qc)
 			return nl_err(err);
 		}
 	}
-	family = genl_ctrl_resolve(nl->genl, NETDEV_FAMILY_NAME);
+	/* Resolved once per handle: watch asks every second, and the answer is a few KB. */
+	if (!nl->netdev_family)
+		nl->netdev_family = genl_ctrl_resolve(nl->genl, NETDEV_FAMILY_NAME);
+	family = nl->netdev_family;
 	if (family < 0)
 		return -EOPNOTSUPP;
 	msg = nlmsg_alloc();
@@ -417,32 +421,40 @@ int sc_ethtool_feature(int ifindex, const char *name, bool *on)
 	info->cmd = ETHTOOL_GSSET_INFO;
 	info->sset_mask = 1ULL << ETH_SS_FEATURES;
 	err = ethtool_ioctl(ifindex, info);
-	count = info->data[0];
-	if (!err && !(info->sset_mask & (1ULL << ETH_SS_FEATURES)))
+	if (err)
+		goto out;
+	if (!(info->sset_mask & (1ULL << ETH_SS_FEATURES))) {
 		err = -EOPNOTSUPP;
+		goto out;
+	}
+	count = info->data[0];
 	blocks = (count + 31) / 32;
-	if (!err) {
-		strings = calloc(1, sizeof(*strings) + (size_t)count * ETH_GSTRING_LEN);
-		features = calloc(1, sizeof(*features) + blocks * sizeof(features->features[0]));
-		err = strings && features ? 0 : -ENOMEM;
+	strings = calloc(1, sizeof(*strings) + (size_t)count * ETH_GSTRING_LEN);
+	features = calloc(1, sizeof(*features) + blocks * sizeof(features->features[0]));
+	if (!strings || !features) {
+		err = -ENOMEM;
+		goto out;
 	}
-	if (!err) {
-		strings->cmd = ETHTOOL_GSTRINGS;
-		strings->string_set = ETH_SS_FEATURES;
-		strings->len = count;
-		features->cmd = ETHTOOL_GFEATURES;
-		features->size = blocks;
-		err = ethtool_ioctl(ifindex, strings);
-	}
-	if (!err)
-		err = ethtool_ioctl(ifindex, features);
-	for (i = 0; !err && i < count; i++)
+	strings->cmd = ETHTOOL_GSTRINGS;
+	strings->string_set = ETH_SS_FEATURES;
+	strings->len = count;
+	features->cmd = ETHTOOL_GFEATURES;
+	features->size = blocks;
+	err = ethtool_ioctl(ifindex, strings);
+	if (err)
+		goto out;
+	err = ethtool_ioctl(ifindex, features);
+	if (err)
+		goto out;
+	for (i = 0; i < count; i++)
 		if (!strncmp((const char *)strings->data + i * ETH_GSTRING_LEN, name, ETH_GSTRING_LEN))
 			break;
-	if (!err && i == count)
+	if (i == count) {
 		err = -ENOENT;
-	if (!err)
-		*on = features->features[i / 32].active & (1u << (i % 32));
+		goto out;
+	}
+	*on = features->features[i / 32].active & (1u << (i % 32));
+out:
 	free(features);
 	free(strings);
 	free(info);
@@ -722,14 +734,16 @@ static int events_sock(struct nl_sock **out, int protocol, nl_recvmsg_msg_cb_t c
 	nl_socket_disable_seq_check(sk);
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, ev);
 	err = protocol == NETLINK_GENERIC ? genl_connect(sk) : nl_connect(sk, protocol);
-	if (!err)
-		err = nl_socket_set_nonblocking(sk);
-	if (err < 0) {
-		nl_socket_free(sk);
-		return nl_err(err);
-	}
+	if (err < 0)
+		goto fail;
+	err = nl_socket_set_nonblocking(sk);
+	if (err < 0)
+		goto fail;
 	*out = sk;
 	return 0;
+fail:
+	nl_socket_free(sk);
+	return nl_err(err);
 }
 
 int sc_nl_events_open(struct sc_nl_events **out)
@@ -740,13 +754,13 @@ int sc_nl_events_open(struct sc_nl_events **out)
 	if (!ev)
 		return sc_errf(ENOMEM, "out of memory");
 	err = events_sock(&ev->link, NETLINK_ROUTE, link_event, ev);
-	if (!err && (grp = nl_socket_add_membership(ev->link, RTNLGRP_LINK)) < 0)
+	if (err)
+		goto fail;
+	grp = nl_socket_add_membership(ev->link, RTNLGRP_LINK);
+	if (grp < 0)
 		err = nl_err(grp);
-	if (err) {
-		sc_nl_events_close(ev);
-		return sc_errf(err, "rtnetlink: subscribing to link notifications: %s",
-			       strerror(-err));
-	}
+	if (err)
+		goto fail;
 	/* Channel changes are announced by ethtool netlink only; without it the periodic check sees them. */
 	if (!events_sock(&ev->ethtool, NETLINK_GENERIC, ethtool_event, ev)) {
 		grp = genl_ctrl_resolve_grp(ev->ethtool, ETHTOOL_GENL_NAME, ETHTOOL_MCGRP_MONITOR_NAME);
@@ -757,6 +771,9 @@ int sc_nl_events_open(struct sc_nl_events **out)
 	}
 	*out = ev;
 	return 0;
+fail:
+	sc_nl_events_close(ev);
+	return sc_errf(err, "rtnetlink: subscribing to link notifications: %s", strerror(-err));
 }
 
 int sc_nl_events_fds(const struct sc_nl_events *ev, int fds[2])

@@ -43,25 +43,32 @@ int sc_qtree_dump(struct sc_nl *nl, int ifindex, struct sc_qtree *t)
 
 	memset(t, 0, sizeof(*t));
 	err = sc_tc_dump(nl, RTM_GETQDISC, ifindex, 0, &t->qdiscs);
-	if (!err)
-		err = sc_tc_dump(nl, RTM_GETTCLASS, ifindex, 0, &t->classes);
-	for (i = 0; !err && i < t->qdiscs.n; i++) {
+	if (err)
+		goto fail;
+	err = sc_tc_dump(nl, RTM_GETTCLASS, ifindex, 0, &t->classes);
+	if (err)
+		goto fail;
+	for (i = 0; i < t->qdiscs.n; i++) {
 		const struct tcmsg *tcm = nlmsg_data(t->qdiscs.v[i]);
 
-		if (tcm->tcm_handle)
-			err = sc_tc_dump(nl, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
+		if (!tcm->tcm_handle)
+			continue;
+		err = sc_tc_dump(nl, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
+		if (err)
+			goto fail;
 	}
-	for (i = 0; !err && i < t->classes.n; i++) {
+	for (i = 0; i < t->classes.n; i++) {
 		const struct tcmsg *tcm = nlmsg_data(t->classes.v[i]);
 
 		err = sc_tc_dump(nl, RTM_GETTFILTER, ifindex, tcm->tcm_handle, &t->filters);
-	}
-	if (err) {
-		sc_qtree_free(t);
-		return err;
+		if (err)
+			goto fail;
 	}
 	sc_msgs_root_first(&t->qdiscs);
 	return 0;
+fail:
+	sc_qtree_free(t);
+	return err;
 }
 
 /* ---- state file ------------------------------------------------------------------- */
@@ -110,26 +117,35 @@ int sc_qtree_save(const char *path, const char *dev, int ifindex, const struct s
 	if (fd < 0)
 		return sc_errf(errno, "%s: %s", tmp, strerror(errno));
 	err = write_all(fd, &h, sizeof(h));
-	for (int l = 0; l < 3 && !err; l++) {
-		for (int i = 0; i < lists[l]->n && !err; i++) {
+	if (err)
+		goto out_close;
+	for (int l = 0; l < 3; l++) {
+		for (int i = 0; i < lists[l]->n; i++) {
 			static const char zero[NLMSG_ALIGNTO];
 			const struct nlmsghdr *nlh = lists[l]->v[i];
 
 			err = write_all(fd, nlh, nlh->nlmsg_len);
-			if (!err)
-				err = write_all(fd, zero, NLMSG_ALIGN(nlh->nlmsg_len) - nlh->nlmsg_len);
+			if (err)
+				goto out_close;
+			err = write_all(fd, zero, NLMSG_ALIGN(nlh->nlmsg_len) - nlh->nlmsg_len);
+			if (err)
+				goto out_close;
 		}
 	}
-	if (!err && fsync(fd))
+	if (fsync(fd))
 		err = -errno;
+out_close:
 	close(fd);
-	if (!err && rename(tmp, path))
+	if (err)
+		goto fail;
+	if (rename(tmp, path)) {
 		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return sc_errf(err, "%s: %s", path, strerror(-err));
+		goto fail;
 	}
 	return 0;
+fail:
+	unlink(tmp);
+	return sc_errf(err, "%s: %s", path, strerror(-err));
 }
 
 static int read_msgs(const char **p, const char *end, uint32_t nr, struct sc_msgs *m)
@@ -176,10 +192,12 @@ int sc_qtree_load(const char *path, struct sc_qtree_hdr *h, struct sc_qtree *t)
 	}
 	p = buf + sizeof(*h);
 	err = read_msgs(&p, buf + st.st_size, h->nr_qdiscs, &t->qdiscs);
-	if (!err)
-		err = read_msgs(&p, buf + st.st_size, h->nr_classes, &t->classes);
-	if (!err)
-		err = read_msgs(&p, buf + st.st_size, h->nr_filters, &t->filters);
+	if (err)
+		goto out;
+	err = read_msgs(&p, buf + st.st_size, h->nr_classes, &t->classes);
+	if (err)
+		goto out;
+	err = read_msgs(&p, buf + st.st_size, h->nr_filters, &t->filters);
 out:
 	free(buf);
 	if (err)
@@ -319,12 +337,13 @@ static int replay_one(struct sc_nl *nl, const struct nlmsghdr *saved, int flags,
 	if (!msg)
 		return sc_errf(ENOMEM, "%s: out of memory", dev);
 	err = sc_nl_transact(nl, msg, why, sizeof(why));
-	if (!err)
-		return 0;
-	if (!sc_tc_parse((struct nlmsghdr *)saved, &o))
-		snprintf(kind, sizeof(kind), "%s", o.kind);
-	sc_qdisc_handle_str(tcm->tcm_handle, h, sizeof(h));
-	return sc_errf(err, "%s: restoring %s %s %s: %s", dev, kind, what, h, why);
+	if (err) {
+		if (!sc_tc_parse((struct nlmsghdr *)saved, &o))
+			snprintf(kind, sizeof(kind), "%s", o.kind);
+		sc_qdisc_handle_str(tcm->tcm_handle, h, sizeof(h));
+		return sc_errf(err, "%s: restoring %s %s %s: %s", dev, kind, what, h, why);
+	}
+	return 0;
 }
 
 /* Kinds whose classes are created by tc class add; others come with the qdisc. */
@@ -380,10 +399,10 @@ static int replay_children(struct sc_nl *nl, const struct sc_qtree *t, int ifind
 		goto out;
 	}
 	made[nmade++] = ((const struct tcmsg *)nlmsg_data(t->qdiscs.v[0]))->tcm_handle;
-	while (left && !err) {
+	while (left) {
 		int progress = 0;
 
-		for (int k = 0; k < total && !err; k++) {
+		for (int k = 0; k < total; k++) {
 			bool is_class = k >= t->qdiscs.n - 1;
 			const struct nlmsghdr *nlh =
 				is_class ? t->classes.v[k - (t->qdiscs.n - 1)] : t->qdiscs.v[k + 1];
@@ -409,7 +428,7 @@ static int replay_children(struct sc_nl *nl, const struct sc_qtree *t, int ifind
 				err = replay_one(nl, nlh, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 						 is_class ? "class" : "qdisc", dev);
 				if (err)
-					break;
+					goto out;
 			}
 			if (is_class)
 				(*nc)++;
@@ -420,9 +439,11 @@ static int replay_children(struct sc_nl *nl, const struct sc_qtree *t, int ifind
 			left--;
 			progress++;
 		}
-		if (!err && !progress)
+		if (!progress) {
 			err = sc_errf(EINVAL, "%s: saved qdisc tree has %d objects whose parents are missing",
 				      dev, left);
+			goto out;
+		}
 	}
 out:
 	free(made);
@@ -517,13 +538,17 @@ int sc_qtree_replay(struct sc_nl *nl, const struct sc_qtree *t, int ifindex, con
 		return err;
 	res->qdiscs = 1;
 	err = replay_children(nl, t, ifindex, dev, &res->qdiscs, &res->classes);
-	for (int i = 0; !err && i < t->filters.n; i++) {
+	if (err)
+		return err;
+	for (int i = 0; i < t->filters.n; i++) {
 		if (skip_filter(&t->filters, i))
 			continue;
 		err = replay_one(nl, t->filters.v[i], NLM_F_CREATE | NLM_F_EXCL, ifindex, "filter", dev);
-		res->filters += !err;
+		if (err)
+			return err;
+		res->filters++;
 	}
-	return err;
+	return 0;
 }
 
 /* Identity of a dumped object, without counters: what revert must reproduce. */
@@ -580,10 +605,13 @@ int sc_qtree_verify(struct sc_nl *nl, const struct sc_qtree *want, int ifindex, 
 	if (err)
 		return sc_errf(err, "%s: qdisc dump: %s", dev, strerror(-err));
 	err = compare_lists(&want->qdiscs, &got.qdiscs, "qdisc", dev, false);
-	if (!err)
-		err = compare_lists(&want->classes, &got.classes, "class", dev, false);
-	if (!err)
-		err = compare_lists(&want->filters, &got.filters, "filter", dev, true);
+	if (err)
+		goto out;
+	err = compare_lists(&want->classes, &got.classes, "class", dev, false);
+	if (err)
+		goto out;
+	err = compare_lists(&want->filters, &got.filters, "filter", dev, true);
+out:
 	sc_qtree_free(&got);
 	return err;
 }

@@ -43,13 +43,15 @@ static int read_netcore(struct sc_netcore *nc)
 	int err;
 
 	err = sc_sysctl_read_int("net.core.netdev_budget", &nc->netdev_budget);
-	if (!err)
-		err = sc_sysctl_read_int("net.core.netdev_budget_usecs", &nc->netdev_budget_usecs);
-	if (!err)
-		err = sc_sysctl_read_int("net.core.netdev_max_backlog", &nc->netdev_max_backlog);
-	if (!err)
-		err = sc_sysctl_read_int("net.core.dev_weight", &nc->dev_weight);
-	return err;
+	if (err)
+		return err;
+	err = sc_sysctl_read_int("net.core.netdev_budget_usecs", &nc->netdev_budget_usecs);
+	if (err)
+		return err;
+	err = sc_sysctl_read_int("net.core.netdev_max_backlog", &nc->netdev_max_backlog);
+	if (err)
+		return err;
+	return sc_sysctl_read_int("net.core.dev_weight", &nc->dev_weight);
 }
 
 struct init_ns_read {

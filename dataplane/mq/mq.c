@@ -314,13 +314,17 @@ static int mq_revert(struct sc_nl *nl, const char *dev, unsigned int flags,
 		goto out;
 	}
 	err = sc_netns_cookie(&cookie);
-	if (!err && (h.netns_cookie != cookie || (int)h.ifindex != ifindex))
-		err = sc_errf(ESTALE, "%s: %s belongs to another device", dev, res->state_path);
-	if (!err && strncmp(h.ifname, dev, sizeof(h.ifname)) && !(flags & SC_MQ_FORCE))
-		err = sc_errf(ESTALE, "%s: %s was saved for %.*s (ifindex reused?); use --force", dev,
-			      res->state_path, (int)sizeof(h.ifname), h.ifname);
 	if (err)
 		goto out;
+	if (h.netns_cookie != cookie || (int)h.ifindex != ifindex) {
+		err = sc_errf(ESTALE, "%s: %s belongs to another device", dev, res->state_path);
+		goto out;
+	}
+	if (strncmp(h.ifname, dev, sizeof(h.ifname)) && !(flags & SC_MQ_FORCE)) {
+		err = sc_errf(ESTALE, "%s: %s was saved for %.*s (ifindex reused?); use --force", dev,
+			      res->state_path, (int)sizeof(h.ifname), h.ifname);
+		goto out;
+	}
 	if (!(flags & SC_MQ_FORCE)) {
 		err = check_current_root(nl, ifindex, dev, h.mq_handle);
 		if (err)
@@ -330,10 +334,13 @@ static int mq_revert(struct sc_nl *nl, const char *dev, unsigned int flags,
 	res->qdiscs = done.qdiscs;
 	res->classes = done.classes;
 	res->filters = done.filters;
-	if (!err && ((const struct tcmsg *)nlmsg_data(t.qdiscs.v[0]))->tcm_handle)
-		err = sc_qtree_verify(nl, &t, ifindex, dev);
 	if (err)
 		goto out;
+	if (((const struct tcmsg *)nlmsg_data(t.qdiscs.v[0]))->tcm_handle) {
+		err = sc_qtree_verify(nl, &t, ifindex, dev);
+		if (err)
+			goto out;
+	}
 	if (!sc_tc_parse(t.qdiscs.v[0], &root)) {
 		snprintf(res->kind, sizeof(res->kind), "%s", root.kind);
 		res->handle = root.tcm->tcm_handle;
@@ -352,8 +359,9 @@ int sc_qdisc_mq_install(const char *dev, const char *child, unsigned int flags,
 	struct sc_nl *nl = NULL;
 	int err = sc_nl_open(&nl);
 
-	if (!err)
-		err = mq_install(nl, dev, child, flags, res);
+	if (err)
+		return err;
+	err = mq_install(nl, dev, child, flags, res);
 	sc_nl_close(nl);
 	return err;
 }
@@ -363,8 +371,9 @@ int sc_qdisc_mq_revert(const char *dev, unsigned int flags, struct sc_mq_revert 
 	struct sc_nl *nl = NULL;
 	int err = sc_nl_open(&nl);
 
-	if (!err)
-		err = mq_revert(nl, dev, flags, res);
+	if (err)
+		return err;
+	err = mq_revert(nl, dev, flags, res);
 	sc_nl_close(nl);
 	return err;
 }

@@ -30,9 +30,12 @@ int sc_softnet_watch_open(const char *path, struct sc_softnet_watch **out)
 
 	if (!w)
 		return sc_errf(ENOMEM, "softnet: out of memory");
-	if (path && !(w->path = strdup(path))) {
-		free(w);
-		return sc_errf(ENOMEM, "softnet: out of memory");
+	if (path) {
+		w->path = strdup(path);
+		if (!w->path) {
+			free(w);
+			return sc_errf(ENOMEM, "softnet: out of memory");
+		}
 	}
 	err = sc_softnet_read(w->path, &w->prev);
 	if (err) {

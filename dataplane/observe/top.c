@@ -339,8 +339,9 @@ int sc_top_sample(struct sc_top *t, struct sc_top_report *r)
 	memset(r, 0, sizeof(*r));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	err = read_counts(t, r, &cap);
-	if (!err)
-		err = add_idle_queues(t, r, &cap);
+	if (err)
+		goto fail;
+	err = add_idle_queues(t, r, &cap);
 	if (err)
 		goto fail;
 	if (t->have_prev)
@@ -349,8 +350,9 @@ int sc_top_sample(struct sc_top *t, struct sc_top_report *r)
 	r->lost = t->skel->bss->qtop_lost;
 	rates(t, r);
 	err = groups(t, r);
-	if (!err)
-		err = keep_prev(t, r, &now);
+	if (err)
+		goto fail;
+	err = keep_prev(t, r, &now);
 	if (err)
 		goto fail;
 	return 0;

@@ -70,9 +70,10 @@ static int rate(const char *w, uint64_t *out)
 	double v;
 	int err = parse_unit(w, rate_units, 1e15, "rate", &v);
 
-	if (!err)
-		*out = (uint64_t)v;
-	return err;
+	if (err)
+		return err;
+	*out = (uint64_t)v;
+	return 0;
 }
 
 static int size32(const char *w, const char *what, uint32_t *out)
@@ -80,9 +81,10 @@ static int size32(const char *w, const char *what, uint32_t *out)
 	double v;
 	int err = parse_unit(w, size_units, 4294967295.0, what, &v);
 
-	if (!err)
-		*out = (uint32_t)v;
-	return err;
+	if (err)
+		return err;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int split(char *buf, char **words)
@@ -117,8 +119,9 @@ static int parse_args(struct sc_qspec *q, char **w, int n)
 			err = size32(val, "cburst", &q->cburst);
 		else if (!strcmp(key, "latency") && q->kind == SC_QSPEC_TBF) {
 			err = parse_unit(val, time_units, 4294967295.0, "latency", &d);
-			if (!err)
-				q->latency_us = (uint32_t)d;
+			if (err)
+				return err;
+			q->latency_us = (uint32_t)d;
 		} else if (!strcmp(key, "limit") && q->kind == SC_QSPEC_PFIFO) {
 			char *end;
 			unsigned long v;
@@ -164,7 +167,8 @@ int sc_qspec_parse(const char *spec, struct sc_qspec *out)
 	else
 		return sc_errf(EINVAL, "shard qdisc spec: unknown qdisc '%s' (htb, tbf, pfifo, bfifo)",
 			       w[0]);
-	if ((err = parse_args(out, w, n)))
+	err = parse_args(out, w, n);
+	if (err)
 		return err;
 	if ((out->kind == SC_QSPEC_HTB || out->kind == SC_QSPEC_TBF) && !out->rate)
 		return sc_errf(EINVAL, "shard qdisc spec: %s needs a rate", w[0]);
@@ -219,16 +223,26 @@ static int apply_htb_class(struct nl_sock *sk, int ifindex, const struct sc_qspe
 	rtnl_tc_set_parent(TC_CAST(c), TC_HANDLE(1, 0));
 	rtnl_tc_set_handle(TC_CAST(c), TC_HANDLE(1, 1));
 	err = rtnl_tc_set_kind(TC_CAST(c), "htb");
-	if (!err)
-		err = rtnl_htb_set_rate64(c, q->rate);
-	if (!err)
-		err = rtnl_htb_set_ceil64(c, q->ceil);
-	if (!err && q->burst)
+	if (err)
+		goto out;
+	err = rtnl_htb_set_rate64(c, q->rate);
+	if (err)
+		goto out;
+	err = rtnl_htb_set_ceil64(c, q->ceil);
+	if (err)
+		goto out;
+	if (q->burst) {
 		err = rtnl_htb_set_rbuffer(c, q->burst);
-	if (!err && q->cburst)
+		if (err)
+			goto out;
+	}
+	if (q->cburst) {
 		err = rtnl_htb_set_cbuffer(c, q->cburst);
-	if (!err)
-		err = rtnl_class_add(sk, c, NLM_F_CREATE | NLM_F_REPLACE);
+		if (err)
+			goto out;
+	}
+	err = rtnl_class_add(sk, c, NLM_F_CREATE | NLM_F_REPLACE);
+out:
 	rtnl_class_put(c);
 	return err;
 }
@@ -269,9 +283,12 @@ int sc_qspec_apply(struct sc_nl *nl, int ifindex, const struct sc_qspec *q)
 	rtnl_tc_set_parent(TC_CAST(qd), TC_H_ROOT);
 	rtnl_tc_set_handle(TC_CAST(qd), TC_HANDLE(1, 0));
 	err = fill_qdisc(qd, q);
-	if (!err)
-		err = rtnl_qdisc_add(sk, qd, NLM_F_CREATE | NLM_F_REPLACE);
-	if (!err && q->kind == SC_QSPEC_HTB)
+	if (err)
+		goto out;
+	err = rtnl_qdisc_add(sk, qd, NLM_F_CREATE | NLM_F_REPLACE);
+	if (err)
+		goto out;
+	if (q->kind == SC_QSPEC_HTB)
 		err = apply_htb_class(sk, ifindex, q);
 out:
 	rtnl_qdisc_put(qd);

@@ -187,7 +187,8 @@ int sc_ensure_bpffs(void)
 		err = -errno;
 		goto out;
 	}
-	if ((err = sc_fault("setup:bpffs")))
+	err = sc_fault("setup:bpffs");
+	if (err)
 		goto out;
 	if (mount("bpf", SC_BPFFS, "bpf", 0, "mode=0700"))
 		err = sc_errf(errno, "mounting bpffs on " SC_BPFFS ": %s", strerror(errno));
@@ -211,9 +212,11 @@ int sc_meta_read(const char *dir, struct sc_meta *meta)
 	if (bpf_map_lookup_elem(fd, &key, meta))
 		err = -errno;
 	close(fd);
-	if (!err && meta->magic != SC_META_MAGIC)
-		err = -ENOENT;
-	return err;
+	if (err)
+		return err;
+	if (meta->magic != SC_META_MAGIC)
+		return -ENOENT;
+	return 0;
 }
 
 int sc_meta_write(const char *dir, const struct sc_meta *meta)

@@ -255,9 +255,11 @@ static int attach_shard_egress(struct setup *s, unsigned int i)
 	char path[PATH_MAX], name[32];
 	int err;
 
-	if (s->qspec.kind && !root_done(s->nl, sh->ifindex, s->qspec_text) &&
-	    (err = sc_qspec_apply(s->nl, sh->ifindex, &s->qspec)))
-		return sc_err_wrap(err, "%s", sh->name);
+	if (s->qspec.kind && !root_done(s->nl, sh->ifindex, s->qspec_text)) {
+		err = sc_qspec_apply(s->nl, sh->ifindex, &s->qspec);
+		if (err)
+			return sc_err_wrap(err, "%s", sh->name);
+	}
 	if (!s->user_prog)
 		return 0;
 	snprintf(name, sizeof(name), "egress_%u", i);
@@ -289,27 +291,38 @@ static int make_pair(struct setup *s, unsigned int i, uint32_t group)
 		return sc_errf(EEXIST, "shard %u: only one end of %s/%s exists", i, sh->name,
 			       sh->peer);
 	}
-	if ((err = sc_nl_link_by_name(s->nl, sh->name, &l)))
+	err = sc_nl_link_by_name(s->nl, sh->name, &l);
+	if (err)
 		return err;
 	sh->ifindex = l.ifindex;
-	if ((err = sc_fault("setup:created:%u", i)))
+	err = sc_fault("setup:created:%u", i);
+	if (err)
 		return err;
 	sc_alias_make(alias, sizeof(alias), s->nic.ifindex, i, false);
 	/*
 	 * The shard must take every frame the NIC can receive: the veth drops
 	 * frames over its peer's MTU (is_skb_forwardable() in veth_xmit()).
 	 */
-	if ((strcmp(l.alias, alias) || l.mtu != s->nic.mtu) &&
-	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu)))
-		return err;
-	if ((err = sc_nl_link_by_name(s->nl, sh->peer, &l)))
+	if (strcmp(l.alias, alias) || l.mtu != s->nic.mtu) {
+		err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu);
+		if (err)
+			return err;
+	}
+	err = sc_nl_link_by_name(s->nl, sh->peer, &l);
+	if (err)
 		return err;
 	sh->peer_ifindex = l.ifindex;
 	sc_alias_make(alias, sizeof(alias), s->nic.ifindex, i, true);
-	if ((strcmp(l.alias, alias) || l.group != group || l.mtu != s->nic.mtu) &&
-	    (err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu)))
+	if (strcmp(l.alias, alias) || l.group != group || l.mtu != s->nic.mtu) {
+		err = sc_nl_link_prepare(s->nl, l.ifindex, alias, group, s->nic.mtu);
+		if (err)
+			return err;
+	}
+	err = sc_fault("setup:prepared:%u", i);
+	if (err)
 		return err;
-	if ((err = sc_fault("setup:prepared:%u", i)) || (err = sc_nl_link_set_up(s->nl, sh->ifindex)))
+	err = sc_nl_link_set_up(s->nl, sh->ifindex);
+	if (err)
 		return err;
 	return sc_nl_link_set_up(s->nl, sh->peer_ifindex);
 }
@@ -446,8 +459,11 @@ static int attach_returns(struct setup *s)
 			continue;
 		snprintf(name, sizeof(name), "return_%u", i);
 		sc_pin_path(path, sizeof(path), s->dir, name);
-		if (i && (err = sc_fault("setup:return:%u", i)))
-			return err;
+		if (i) {
+			err = sc_fault("setup:return:%u", i);
+			if (err)
+				return err;
+		}
 		if (s->shard_attach == SC_ATTACH_TCX) {
 			/* A stale pin (peer re-created since) holds a defunct link. */
 			sc_tcx_detach_pinned(path);
@@ -490,9 +506,10 @@ static int attach_ingress(struct setup *s)
 
 	if (s->attach == SC_ATTACH_TC) {
 		err = sc_tc_attach(fd, s->nic.ifindex, false, true, &s->clsact_created);
-		if (!err)
-			s->ingress_attached = true;
-		return err ? sc_err_wrap(err, "%s", s->o->dev) : 0;
+		if (err)
+			return sc_err_wrap(err, "%s", s->o->dev);
+		s->ingress_attached = true;
+		return 0;
 	}
 	sc_pin_path(path, sizeof(path), s->dir, "ingress");
 	if (!access(path, F_OK) && !sc_tcx_update(path, fd))
@@ -709,7 +726,8 @@ static int remove_surplus(struct setup *s)
 	n = surplus_devices(s, s->nr_shards, ifindex, index, 2 * SC_MAX_RXQ);
 	if (n <= 0)
 		return n;
-	if ((err = sc_fault("setup:surplus")))
+	err = sc_fault("setup:surplus");
+	if (err)
 		return err;
 	last = surplus_tx(s, ifindex, n);
 	for (int i = 0; i < 50; i++, last = now) {
@@ -728,7 +746,54 @@ static int remove_surplus(struct setup *s)
 		sc_pin_path(path, sizeof(path), s->dir, name);
 		sc_tcx_detach_pinned(path);
 		/* Deleting one end deletes the pair; the second entry then finds nothing. */
-		if ((err = sc_nl_link_delete(s->nl, ifindex[i])))
+		err = sc_nl_link_delete(s->nl, ifindex[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The shards, complete, before the table or the ingress point at any of them. */
+static int build_shards(struct setup *s, uint32_t group, const struct sc_meta *old)
+{
+	int err;
+
+	err = sc_ensure_bpffs();
+	if (err)
+		return err;
+	if (access(s->dir, F_OK)) {
+		err = sc_mkdir_p(s->dir, 0700);
+		if (err)
+			return err;
+		s->made_dir = true;
+	}
+	for (unsigned int i = 0; i < s->nr_shards; i++) {
+		err = make_pair(s, i, group);
+		if (err)
+			return err;
+	}
+	err = sc_fault("setup:devices");
+	if (err)
+		return err;
+	err = load_programs(s);
+	if (err)
+		return err;
+	err = sc_fault("setup:loaded");
+	if (err)
+		return err;
+	err = store_meta(s, group, old ? old->flags & SC_META_CLSACT_OURS : 0);
+	if (err)
+		return err;
+	err = attach_returns(s);
+	if (err)
+		return err;
+	err = sc_fault("setup:returns");
+	if (err)
+		return err;
+	/* The shard's egress processing is in place before any frame is redirected to it. */
+	for (unsigned int i = 0; i < s->nr_shards; i++) {
+		err = attach_shard_egress(s, i);
+		if (err)
 			return err;
 	}
 	return 0;
@@ -738,52 +803,45 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 {
 	int err;
 
-	if ((err = sc_ensure_bpffs()))
+	err = build_shards(s, group, old);
+	if (err)
 		return err;
-	if (access(s->dir, F_OK)) {
-		if ((err = sc_mkdir_p(s->dir, 0700)))
-			return err;
-		s->made_dir = true;
-	}
-	for (unsigned int i = 0; i < s->nr_shards; i++)
-		if ((err = make_pair(s, i, group)))
-			return err;
-	if ((err = sc_fault("setup:devices")) || (err = load_programs(s)) ||
-	    (err = sc_fault("setup:loaded")))
-		return err;
-	if ((err = store_meta(s, group, old ? old->flags & SC_META_CLSACT_OURS : 0)))
-		return err;
-	if ((err = attach_returns(s)) || (err = sc_fault("setup:returns")))
-		return err;
-	/* The shard's egress processing is in place before any frame is redirected to it. */
-	for (unsigned int i = 0; i < s->nr_shards; i++)
-		if ((err = attach_shard_egress(s, i)))
-			return err;
 	/*
 	 * Only complete shards go into the table: on a re-run the ingress is
 	 * live, and a new rx queue starts redirecting the moment its entry is
 	 * written (lookup map and global).
 	 */
-	if ((err = fill_table(s)))
+	err = fill_table(s);
+	if (err)
 		return err;
 	s->table_written = true;
-	if ((err = sc_fault("setup:table")))
+	err = sc_fault("setup:table");
+	if (err)
 		return err;
 	/*
 	 * Record that the NIC's clsact is ours before creating it: once it
 	 * exists, a re-run cannot tell it from a foreign one, so a kill between
 	 * the two would leave a clsact no teardown removes.
 	 */
-	if ((err = sc_fault("setup:egress")))
+	err = sc_fault("setup:egress");
+	if (err)
 		return err;
-	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nl, s->nic.ifindex) &&
-	    (err = store_meta(s, group, SC_META_CLSACT_OURS)))
-		return err;
-	if ((!s->ingress_attached && (err = attach_ingress(s))) ||
-	    (err = sc_fault("setup:ingress")))
+	if (s->attach == SC_ATTACH_TC && !has_clsact(s->nl, s->nic.ifindex)) {
+		err = store_meta(s, group, SC_META_CLSACT_OURS);
+		if (err)
+			return err;
+	}
+	if (!s->ingress_attached) {
+		err = attach_ingress(s);
+		if (err)
+			return err;
+	}
+	err = sc_fault("setup:ingress");
+	if (err)
 		return err;
 	/* Nothing points at the shards beyond the count now (lookup const: since the swap above). */
-	if ((err = remove_surplus(s)))
+	err = remove_surplus(s);
+	if (err)
 		return err;
 	return store_meta(s, group,
 			  SC_META_COMPLETE | (s->clsact_created ? SC_META_CLSACT_OURS : 0) |
@@ -838,27 +896,42 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	memset(out, 0, sizeof(*out));
 	if (!o->dev)
 		return sc_errf(EINVAL, "setup: no device given");
-	if (o->attach == SC_ATTACH_TCX && (err = sc_kernel_need_tcx("--attach tcx")))
-		return err;
+	if (o->attach == SC_ATTACH_TCX) {
+		err = sc_kernel_need_tcx("--attach tcx");
+		if (err)
+			return err;
+	}
 	if (o->tx_queues > SC_MAX_TX_QUEUES)
 		return sc_errf(EINVAL, "%u tx queues: at most %d", o->tx_queues, SC_MAX_TX_QUEUES);
 	/* Bad specs and programs are refused before anything is looked at or created. */
 	if (o->shard_qdisc) {
-		if ((err = sc_qspec_parse(o->shard_qdisc, &s.qspec)))
+		err = sc_qspec_parse(o->shard_qdisc, &s.qspec);
+		if (err)
 			return err;
 		sc_qspec_format(&s.qspec, s.qspec_text, sizeof(s.qspec_text));
 	}
 	if (o->shard_prog && strlen(o->shard_prog) >= sizeof(((struct sc_meta *)0)->shard_prog))
 		return sc_errf(ENAMETOOLONG, "--shard-prog: path longer than %zu characters",
 			       sizeof(((struct sc_meta *)0)->shard_prog) - 1);
-	if (o->shard_prog && (err = load_user_prog(&s)))
+	if (o->shard_prog) {
+		err = load_user_prog(&s);
+		if (err)
+			goto out;
+	}
+	err = sc_netns_cookie(&s.cookie);
+	if (err)
 		goto out;
-	if ((err = sc_netns_cookie(&s.cookie)) || (err = sc_nl_open(&s.nl)))
+	err = sc_nl_open(&s.nl);
+	if (err)
 		goto out;
-	if ((err = check_nic(&s)))
+	err = check_nic(&s);
+	if (err)
 		goto out;
-	if (!o->dry_run && (err = remove_replaced(&s)))
-		goto out;
+	if (!o->dry_run) {
+		err = remove_replaced(&s);
+		if (err)
+			goto out;
+	}
 	group = sc_shard_group(s.nic.ifindex);
 	sc_pin_dir_of(s.dir, sizeof(s.dir), s.cookie, s.nic.ifindex);
 	s.shards = calloc(s.nr_shards, sizeof(*s.shards));
@@ -882,11 +955,18 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	}
 	/* Checks run under the lock, so a concurrent setup cannot slip in between. */
 	have_old = !sc_meta_read(s.dir, &old);
-	if (have_old && (err = same_request(&s, &old)))
-		goto out;
+	if (have_old) {
+		err = same_request(&s, &old);
+		if (err)
+			goto out;
+	}
 	resolve_attach(&s);	/* after same_request(): a re-run keeps the recorded mode */
 	s.shard_attach = o->attach == SC_ATTACH_TCX ? SC_ATTACH_TCX : SC_ATTACH_TC;
-	if ((err = check_foreign_ingress(&s)) || (err = check_names(&s, group)))
+	err = check_foreign_ingress(&s);
+	if (err)
+		goto out;
+	err = check_names(&s, group);
+	if (err)
 		goto out;
 	if (o->dry_run) {
 		err = plan(&s, out);
@@ -895,13 +975,14 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 	if (have_old && (old.flags & SC_META_COMPLETE)) {
 		struct sc_link *links = NULL;
 		int nlinks = 0;
+		bool done;
 
 		/* Already done? Status must agree, else complete what is missing. */
-		err = sc_nl_links(s.nl, &links, &nlinks);
-		if (!err)
-			err = sc_state_read(s.nl, s.cookie, s.nic.ifindex, links, nlinks, out) < 0;
+		done = !sc_nl_links(s.nl, &links, &nlinks) &&
+		       sc_state_read(s.nl, s.cookie, s.nic.ifindex, links, nlinks, out) >= 0 &&
+		       out->complete && s.was_shards == s.nr_shards && s.was_rxq == s.nr_rxq;
 		free(links);
-		if (!err && out->complete && s.was_shards == s.nr_shards && s.was_rxq == s.nr_rxq)
+		if (done)
 			goto out;
 		sc_state_free(out);
 		memset(out, 0, sizeof(*out));
@@ -950,17 +1031,20 @@ static int detach_ingress(struct sc_nl *nl, const struct sc_state *st, uint32_t 
 	int n, err;
 
 	sc_pin_path(path, sizeof(path), st->pin_dir, "ingress");
-	if ((err = sc_tcx_detach_pinned(path)))
+	err = sc_tcx_detach_pinned(path);
+	if (err)
 		return err;
 	if (st->ifindex <= 0)
 		return 0;
 	/* Stale cls_bpf filters are found by program name, not by priority alone. */
 	n = sc_hook_list(nl, st->ifindex, false, progs, 32);
-	for (int i = 0; i < n; i++)
-		if (progs[i].kind == SC_ATTACH_TC && sc_is_ingress_prog(&progs[i]) &&
-		    (err = sc_tc_detach(st->ifindex, false, progs[i].tc_handle,
-					progs[i].tc_priority)))
+	for (int i = 0; i < n; i++) {
+		if (progs[i].kind != SC_ATTACH_TC || !sc_is_ingress_prog(&progs[i]))
+			continue;
+		err = sc_tc_detach(st->ifindex, false, progs[i].tc_handle, progs[i].tc_priority);
+		if (err)
 			return err;
+	}
 	if (flags & SC_META_CLSACT_OURS) {
 		/* Only a clsact we created, and only when nobody else's filters sit in it. */
 		if (sc_hook_list(nl, st->ifindex, false, progs, 32) == 0 &&
@@ -976,7 +1060,8 @@ static int delete_shard_links(struct sc_nl *nl, const struct sc_state *st)
 	bool group_is_ours = true, group_used = false;
 	int nlinks = 0, err;
 
-	if ((err = sc_nl_links(nl, &links, &nlinks)))
+	err = sc_nl_links(nl, &links, &nlinks);
+	if (err)
 		return err;
 	for (int i = 0; i < nlinks; i++) {
 		unsigned int shard;
@@ -999,11 +1084,16 @@ static int delete_shard_links(struct sc_nl *nl, const struct sc_state *st)
 	if (group_is_ours)
 		return sc_nl_group_delete(nl, st->group);
 	for (unsigned int i = 0; i < st->nr_shards; i++) {
-		if (st->shards[i].ifindex && (err = sc_nl_link_delete(nl, st->shards[i].ifindex)))
-			return err;
-		if (st->shards[i].peer_ifindex &&
-		    (err = sc_nl_link_delete(nl, st->shards[i].peer_ifindex)))
-			return err;
+		if (st->shards[i].ifindex) {
+			err = sc_nl_link_delete(nl, st->shards[i].ifindex);
+			if (err)
+				return err;
+		}
+		if (st->shards[i].peer_ifindex) {
+			err = sc_nl_link_delete(nl, st->shards[i].peer_ifindex);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -1019,16 +1109,22 @@ static int teardown_one(struct sc_nl *nl, const struct sc_state *st)
 		return lock;
 	sc_meta_read(st->pin_dir, &meta);
 	err = sc_fault("teardown:start");
-	if (!err)
-		err = detach_ingress(nl, st, meta.flags);
-	if (!err)
-		err = sc_fault("teardown:detached");
-	if (!err)
-		err = delete_shard_links(nl, st);
-	if (!err)
-		err = sc_fault("teardown:deleted");
-	if (!err)
-		remove_pins(st->pin_dir);
+	if (err)
+		goto out;
+	err = detach_ingress(nl, st, meta.flags);
+	if (err)
+		goto out;
+	err = sc_fault("teardown:detached");
+	if (err)
+		goto out;
+	err = delete_shard_links(nl, st);
+	if (err)
+		goto out;
+	err = sc_fault("teardown:deleted");
+	if (err)
+		goto out;
+	remove_pins(st->pin_dir);
+out:
 	sc_unlock(lock);
 	return err ? sc_err_wrap(err, "teardown %s", st->dev) : 0;
 }
@@ -1064,15 +1160,19 @@ int sc_teardown(const char *dev, unsigned int flags, struct sc_state **out, int 
 	err = sc_status(dev, out, n);
 	if (err || !*n)
 		return err;
-	if (!(flags & SC_TEARDOWN_FORCE) && (err = refuse_watched(*out, *n))) {
-		sc_states_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return err;
+	if (!(flags & SC_TEARDOWN_FORCE)) {
+		err = refuse_watched(*out, *n);
+		if (err) {
+			sc_states_free(*out, *n);
+			*out = NULL;
+			*n = 0;
+			return err;
+		}
 	}
 	if (flags & SC_TEARDOWN_DRY_RUN)
 		return 0;
-	if ((err = sc_nl_open(&nl)))
+	err = sc_nl_open(&nl);
+	if (err)
 		return err;
 	for (int i = 0; i < *n && !err; i++) {
 		err = teardown_one(nl, &(*out)[i]);
@@ -1140,7 +1240,8 @@ int sc_remap(const char *dev, unsigned int rxq, unsigned int shard)
 	char path[PATH_MAX];
 	int n = 0, err, lock = -1, fd = -1;
 
-	if ((err = sc_status(dev, &v, &n)))
+	err = sc_status(dev, &v, &n);
+	if (err)
 		return err;
 	if (!n) {
 		err = sc_errf(ENOENT, "%s: not set up", dev);

@@ -105,7 +105,9 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out)
 		w->nics[i].claim = -1;
 	w->nr = o->nr_devs;
 	err = sc_netns_cookie(&w->cookie);
-	for (unsigned int i = 0; !err && i < w->nr; i++) {
+	if (err)
+		goto fail;
+	for (unsigned int i = 0; i < w->nr; i++) {
 		struct nic *n = &w->nics[i];
 		char name[64];
 		pid_t holder;
@@ -113,13 +115,13 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out)
 		if (!o->devs[i][0] || strlen(o->devs[i]) >= IF_NAMESIZE || strchr(o->devs[i], '/')) {
 			err = sc_errf(EINVAL, "'%s': not a valid device name (1 to %d characters, no '/')",
 				      o->devs[i], IF_NAMESIZE - 1);
-			break;
+			goto fail;
 		}
 		for (unsigned int j = 0; j < i; j++)
 			if (!strcmp(w->nics[j].name, o->devs[i]))
 				err = sc_errf(EINVAL, "%s: named twice", o->devs[i]);
 		if (err)
-			break;
+			goto fail;
 		snprintf(n->name, sizeof(n->name), "%s", o->devs[i]);
 		sc_watch_claim_name(name, sizeof(name), w->cookie, n->name);
 		n->claim = sc_claim(name, &holder);
@@ -129,17 +131,20 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out)
 		else if (n->claim < 0)
 			err = n->claim;
 		mark(n, now_s(), 0);
+		if (err)
+			goto fail;
 	}
-	if (!err)
-		err = sc_nl_open(&w->nl);
-	if (!err)
-		err = sc_nl_events_open(&w->ev);
-	if (err) {
-		sc_watch_close(w);
-		return err;
-	}
+	err = sc_nl_open(&w->nl);
+	if (err)
+		goto fail;
+	err = sc_nl_events_open(&w->ev);
+	if (err)
+		goto fail;
 	*out = w;
 	return 0;
+fail:
+	sc_watch_close(w);
+	return err;
 }
 
 int sc_watch_fds(const struct sc_watch *w, int fds[2])
