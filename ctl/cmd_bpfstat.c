@@ -16,43 +16,21 @@
 #include "dataplane/observe/bpfstat.h"
 #include "dataplane/kernel/error.h"
 
-static const struct ctl_opt bpfstat_opts[] = {
-	{ "pid", 'P', "PID", "only this process (default: every process but shardctl)" },
-	{ "tree", 't', NULL, "with --pid: its descendants too (e.g. a script's commands)" },
-	{ "duration", 'd', "S", "seconds to trace (default: until ^C, or until PID exits)" },
-	{ 0 },
-};
-
-static const char bpfstat_notes[] =
-	"\nTimes every bpf() call from entry to return (raw_syscalls:sys_enter/sys_exit,\n"
-	"aggregated in the kernel) and prints one log2 histogram in microseconds per\n"
-	"command. Tracing starts when 'tracing' is printed on stderr and ends at\n"
-	"--duration, ^C, or when --pid exits. While it runs, every syscall on the host\n"
-	"pays one hash lookup at exit. --tree counts the pid's descendants too: to\n"
-	"measure a script, start it waiting (e.g. on a file), trace its pid with\n"
-	"--tree, then let it go.\n";
-
 struct bpfstat_args {
 	unsigned long pid;
 	bool tree;
 	double duration;
 };
 
-static int bpfstat_opt(int key, const char *arg, void *priv)
-{
-	struct bpfstat_args *a = priv;
-
-	switch (key) {
-	case 'P':
-		return ctl_parse_uint("bpfstat", "pid", arg, 1, 4194304, &a->pid);
-	case 'd':
-		return ctl_parse_double("bpfstat", "duration", arg, 0.01, 86400, &a->duration);
-	case 't':
-		a->tree = true;
-		return 0;
-	}
-	return EXIT_USAGE;
-}
+static const struct ctl_opt bpfstat_opts[] = {
+	{ "pid", 'P', "PID", "only this process (default: every process but shardctl)",
+	  CTL_UINT, CTL_FIELD(struct bpfstat_args, pid), .min = 1, .max = 4194304 },
+	{ "tree", 't', NULL, "with --pid: its descendants too (e.g. a script's commands)",
+	  CTL_FLAG, CTL_FIELD(struct bpfstat_args, tree) },
+	{ "duration", 'd', "S", "seconds to trace (default: until ^C, or until PID exits)",
+	  CTL_DOUBLE, CTL_FIELD(struct bpfstat_args, duration), .min = 0.01, .max = 86400 },
+	{ 0 },
+};
 
 static unsigned int last_slot(const struct sc_bpfstat_cmd *c)
 {
@@ -181,38 +159,28 @@ static void wait_done(const struct bpfstat_args *a)
 		close(pidfd);
 }
 
-static int bpfstat_run(int argc, char **argv)
+static int bpfstat_run(const struct ctl_common *c, void *args)
 {
-	struct bpfstat_args a = { 0 };
+	const struct bpfstat_args *a = args;
 	struct sc_bpfstat_report r;
 	struct sc_bpfstat *s;
-	struct ctl_common c;
-	int idx, rc = EXIT_OK;
+	int rc = EXIT_OK;
 
-	idx = ctl_parse(&cmd_bpfstat, argc, argv, &c, bpfstat_opt, &a);
-	if (idx < 0)
-		return EXIT_USAGE;
-	if (c.help) {
-		fputs(bpfstat_notes, stdout);
-		return EXIT_OK;
-	}
-	if (idx != argc)
-		return ctl_err(EXIT_USAGE, "bpfstat", "unexpected argument '%s'", argv[idx]);
 	ctl_catch_stop();
-	if (a.tree && !a.pid)
+	if (a->tree && !a->pid)
 		return ctl_err(EXIT_USAGE, "bpfstat", "--tree needs --pid");
-	if (sc_bpfstat_open((pid_t)a.pid, a.tree ? SC_BPFSTAT_TREE : 0, &s))
+	if (sc_bpfstat_open((pid_t)a->pid, a->tree ? SC_BPFSTAT_TREE : 0, &s))
 		return ctl_fail("bpfstat");
 	fprintf(stderr, "shardctl bpfstat: tracing bpf() calls%s; ^C to stop\n",
-		a.pid ? " of the given pid" : "");
-	wait_done(&a);
+		a->pid ? " of the given pid" : "");
+	wait_done(a);
 	if (sc_bpfstat_read(s, &r)) {
 		rc = ctl_fail("bpfstat");
 	} else {
-		if (c.json)
-			print_json(&c, &r, a.pid);
+		if (c->json)
+			print_json(c, &r, a->pid);
 		else
-			print_table(&r, a.pid);
+			print_table(&r, a->pid);
 		sc_bpfstat_report_free(&r);
 	}
 	sc_bpfstat_close(s);
@@ -221,8 +189,16 @@ static int bpfstat_run(int argc, char **argv)
 
 const struct ctl_cmd cmd_bpfstat = {
 	.name = "bpfstat",
-	.usage_args = "",
 	.summary = "Latency histograms of bpf() syscalls per command (map updates, loads, ...).",
-	.opts = bpfstat_opts,
+	.description =
+		"Times every bpf() call from entry to return (raw_syscalls:sys_enter/sys_exit,\n"
+		"aggregated in the kernel) and prints one log2 histogram in microseconds per\n"
+		"command. Tracing starts when 'tracing' is printed on stderr and ends at\n"
+		"--duration, ^C, or when --pid exits. While it runs, every syscall on the host\n"
+		"pays one hash lookup at exit. --tree counts the pid's descendants too: to\n"
+		"measure a script, start it waiting (e.g. on a file), trace its pid with\n"
+		"--tree, then let it go.",
+	.opts = CTL_TABLES(bpfstat_opts),
+	.args_size = sizeof(struct bpfstat_args),
 	.run = bpfstat_run,
 };

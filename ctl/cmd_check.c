@@ -16,19 +16,18 @@
 #define EXIT_ACTION 3
 
 static const struct ctl_opt check_opts[] = {
-	{ "sample", 's', "S", "seconds to watch softnet_stat and DEV's rx queues (default 2, 0 = skip)" },
+	{ "sample", 's', "S", "seconds to watch softnet_stat and DEV's rx queues (default 2, 0 = skip)",
+	  CTL_DOUBLE, CTL_FIELD(struct sc_check_opts, sample_s), .min = 0, .max = 3600 },
 	{ 0 },
 };
 
-static const char check_notes[] =
-	"\nExit status: 0 nothing to do, 3 action suggested (a finding marked ACTION),\n"
-	"1 failure, 2 usage error. The sample is host-wide for softnet_stat: run it\n"
-	"while the load of interest runs. ^C ends the sample early and judges it.\n"
-	"Findings: root_qdisc (a non-mq root shared by several tx queues), tx_lock\n"
-	"(a single-queue device without tx-lockless on DEV's transmit path), softnet\n"
-	"(time_squeeze, drops), rx_balance (busiest rx queue over the mean > 1.5 with\n"
-	">= 1000 frames), fit (mq when no device-wide rate limit would be lost,\n"
-	"shards otherwise).\n";
+static const struct ctl_opt check_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct sc_check_opts, dev),
+	  .min_count = 1, .max_count = 1 },
+	{ 0 },
+};
+
+static const struct sc_check_opts check_defaults = { .sample_s = 2.0 };
 
 static volatile int stop;
 
@@ -41,13 +40,6 @@ static void on_signal(int sig)
 static void on_sampling(void)
 {
 	fprintf(stderr, "shardctl check: sampling; ^C ends the sample early\n");
-}
-
-static int check_opt(int key, const char *arg, void *priv)
-{
-	if (key == 's')
-		return ctl_parse_double("check", "sample", arg, 0, 3600, priv);
-	return EXIT_USAGE;
 }
 
 static const char *level_tag(enum sc_check_level l)
@@ -157,35 +149,26 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 	ctl_print_json(c, o);
 }
 
-static int check_run(int argc, char **argv)
+static int check_run(const struct ctl_common *c, void *args)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct sc_check_opts o = { .sample_s = 2.0, .stop = &stop, .on_sampling = on_sampling };
+	struct sc_check_opts *o = args;
 	struct sc_check_report *r;
-	struct ctl_common c;
-	int idx, rc;
+	int rc;
 
-	idx = ctl_parse(&cmd_check, argc, argv, &c, check_opt, &o.sample_s);
-	if (idx < 0)
-		return EXIT_USAGE;
-	if (c.help) {
-		fputs(check_notes, stdout);
-		return EXIT_OK;
-	}
-	if (idx != argc - 1)
-		return ctl_err(EXIT_USAGE, "check", "expected one device (see --help)");
-	o.dev = argv[idx];
+	o->stop = &stop;
+	o->on_sampling = on_sampling;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ctl_err(EXIT_FAIL, "check", "out of memory");
-	if (sc_check(&o, r)) {
+	if (sc_check(o, r)) {
 		free(r);
 		return ctl_fail("check");
 	}
-	if (c.json)
-		print_json(&c, r);
+	if (c->json)
+		print_json(c, r);
 	else
 		print_human(r);
 	rc = r->action ? EXIT_ACTION : EXIT_OK;
@@ -195,8 +178,19 @@ static int check_run(int argc, char **argv)
 
 const struct ctl_cmd cmd_check = {
 	.name = "check",
-	.usage_args = "DEV",
 	.summary = "Diagnose shared root locks, tx locks, softirq trouble, rx imbalance; exit 3 = act.",
-	.opts = check_opts,
+	.description =
+		"Exit status: 0 nothing to do, 3 action suggested (a finding marked ACTION),\n"
+		"1 failure, 2 usage error. The sample is host-wide for softnet_stat: run it\n"
+		"while the load of interest runs. ^C ends the sample early and judges it.\n"
+		"Findings: root_qdisc (a non-mq root shared by several tx queues), tx_lock\n"
+		"(a single-queue device without tx-lockless on DEV's transmit path), softnet\n"
+		"(time_squeeze, drops), rx_balance (busiest rx queue over the mean > 1.5 with\n"
+		">= 1000 frames), fit (mq when no device-wide rate limit would be lost,\n"
+		"shards otherwise).",
+	.opts = CTL_TABLES(check_opts),
+	.args = check_pos,
+	.args_size = sizeof(struct sc_check_opts),
+	.defaults = &check_defaults,
 	.run = check_run,
 };

@@ -4,6 +4,7 @@
  * with mq (one child qdisc, hence one lock, per tx queue), measure again
  * the same way, print both side by side. --revert puts the old tree back.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,55 +18,41 @@
 /* Let queues built up under the old root drain before the second window. */
 #define SETTLE_NS 500000000L
 
-enum { OPT_REVERT = 256, OPT_FORCE, OPT_NO_LOCK_EVENTS };
+/*
+ * .m first: contention's rows write there. Its defaults are "not given"
+ * marks (a duration of 0, a frequency above the bound), so that --revert
+ * can refuse measurement options; mq_run() puts contention's defaults in.
+ */
+struct mq_args {
+	struct sc_contention_opts m;
+	const char *child;
+	bool force, revert;
+};
+
+static int valid_kind(const char *cmd, const char *arg)
+{
+	if (!*arg || strlen(arg) >= SC_QDISC_KIND_LEN)
+		return ctl_err(EXIT_USAGE, cmd, "invalid qdisc kind '%s'", arg);
+	return 0;
+}
 
 static const struct ctl_opt mq_opts[] = {
-	{ "duration", 'd', "S", "each window's length in seconds (default 5)" },
-	{ "frequency", 'F', "HZ", "samples per second per CPU (default 499; 0: counters only)" },
-	{ "child", 'c', "KIND", "qdisc kind for every tx queue (default: the kernel's)" },
-	{ "no-lock-events", OPT_NO_LOCK_EVENTS, NULL, "skip the lock:contention_begin/end wait totals" },
-	{ "force", OPT_FORCE, NULL, "replace even if device-wide rate limits are lost" },
-	{ "revert", OPT_REVERT, NULL, "put back the root qdisc tree that mq replaced" },
+	{ "child", 'c', "KIND", "qdisc kind for every tx queue (default: the kernel's)",
+	  CTL_STRING, CTL_FIELD(struct mq_args, child), .validate = valid_kind },
+	{ "force", 0, NULL, "replace even if device-wide rate limits are lost",
+	  CTL_FLAG, CTL_FIELD(struct mq_args, force) },
+	{ "revert", 0, NULL, "put back the root qdisc tree that mq replaced",
+	  CTL_FLAG, CTL_FIELD(struct mq_args, revert) },
 	{ 0 },
 };
 
-struct mq_args {
-	double duration;
-	unsigned long frequency;
-	const char *child;
-	bool force, revert, measure_opts, no_lock_events;
+static const struct ctl_opt mq_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct mq_args, m.dev),
+	  .min_count = 1, .max_count = 1 },
+	{ 0 },
 };
 
-static int mq_opt(int key, const char *arg, void *priv)
-{
-	struct mq_args *a = priv;
-
-	switch (key) {
-	case 'd':
-		a->measure_opts = true;
-		return ctl_parse_double("mq", "duration", arg, 0.1, 3600, &a->duration);
-	case 'F':
-		a->measure_opts = true;
-		return ctl_parse_uint("mq", "frequency", arg, 0, 10000, &a->frequency);
-	case 'c':
-		if (!*arg || strlen(arg) >= SC_QDISC_KIND_LEN)
-			return ctl_err(EXIT_USAGE, "mq", "invalid qdisc kind '%s'", arg);
-		a->measure_opts = true;
-		a->child = arg;
-		return 0;
-	case OPT_FORCE:
-		a->force = true;
-		return 0;
-	case OPT_NO_LOCK_EVENTS:
-		a->measure_opts = true;
-		a->no_lock_events = true;
-		return 0;
-	case OPT_REVERT:
-		a->revert = true;
-		return 0;
-	}
-	return EXIT_USAGE;
-}
+static const struct mq_args mq_defaults = { .m.frequency = UINT_MAX };
 
 static int do_revert(const struct ctl_common *c, const char *dev, bool force)
 {
@@ -95,15 +82,15 @@ static int do_revert(const struct ctl_common *c, const char *dev, bool force)
 	return EXIT_OK;
 }
 
-static int measure(const struct mq_args *a, const char *dev, const char *label,
-		   struct sc_contention_report *r)
+static int measure(const struct mq_args *a, const char *label, struct sc_contention_report *r)
 {
-	struct sc_contention_opts o = { .dev = dev, .duration_s = a->duration,
-					.frequency = a->frequency, .top = SC_CONT_DEFAULT_TOP,
-					.no_lock_events = a->no_lock_events,
-					.progress = cv_progress, .priv = (void *)label };
-	int err = sc_contention_measure(&o, r);
+	struct sc_contention_opts o = a->m;
+	int err;
 
+	o.top = SC_CONT_DEFAULT_TOP;
+	o.progress = cv_progress;
+	o.priv = (void *)label;
+	err = sc_contention_measure(&o, r);
 	cv_progress_done();
 	return err;
 }
@@ -166,14 +153,14 @@ static int do_swap(const struct ctl_common *c, const struct mq_args *a, const ch
 	if (sc_qdisc_mq_install(dev, a->child, SC_MQ_CHECK | (a->force ? SC_MQ_FORCE : 0), &m))
 		return ctl_fail("mq");
 	free(m.rates);
-	if (measure(a, dev, "before", &before))
+	if (measure(a, "before", &before))
 		return ctl_fail("mq");
 	if (sc_qdisc_mq_install(dev, a->child, a->force ? SC_MQ_FORCE : 0, &m)) {
 		sc_contention_report_free(&before);
 		return ctl_fail("mq");
 	}
 	nanosleep(&settle, NULL);
-	if (measure(a, dev, "after", &after)) {
+	if (measure(a, "after", &after)) {
 		ctl_err(EXIT_FAIL, "mq", "%s (mq stays installed; 'shardctl mq %s --revert' undoes it)",
 			sc_last_error(), dev);
 		free(m.rates);
@@ -198,29 +185,25 @@ static int do_swap(const struct ctl_common *c, const struct mq_args *a, const ch
 	return rc;
 }
 
-static int mq_run(int argc, char **argv)
+static int mq_run(const struct ctl_common *c, void *args)
 {
-	struct mq_args a = { .duration = SC_CONT_DEFAULT_SECONDS, .frequency = SC_CONT_DEFAULT_HZ };
-	struct ctl_common c;
-	int i;
+	struct mq_args *a = args;
+	bool measure_opts = a->m.duration_s != 0 || a->m.frequency != UINT_MAX || a->child ||
+			    a->m.no_lock_events;
 
-	i = ctl_parse(&cmd_mq, argc, argv, &c, mq_opt, &a);
-	if (i < 0)
-		return EXIT_USAGE;
-	if (c.help)
-		return EXIT_OK;
-	if (argc - i != 1)
-		return ctl_err(EXIT_USAGE, "mq", "expected one device, got %d arguments", argc - i);
-	if (a.revert && a.measure_opts)
+	if (a->revert && measure_opts)
 		return ctl_err(EXIT_USAGE, "mq", "--revert takes no measurement options or --child");
-	if (a.revert)
-		return do_revert(&c, argv[i], a.force);
-	return do_swap(&c, &a, argv[i]);
+	if (a->revert)
+		return do_revert(c, a->m.dev, a->force);
+	if (!a->m.duration_s)
+		a->m.duration_s = SC_CONT_DEFAULT_SECONDS;
+	if (a->m.frequency == UINT_MAX)
+		a->m.frequency = SC_CONT_DEFAULT_HZ;
+	return do_swap(c, a, a->m.dev);
 }
 
 const struct ctl_cmd cmd_mq = {
 	.name = "mq",
-	.usage_args = "DEV",
 	.summary = "Replace DEV's root qdisc with mq and show contention before and after.",
 	.description =
 		"Measures as 'shardctl contention' does, replaces DEV's root qdisc with mq\n"
@@ -229,6 +212,9 @@ const struct ctl_cmd cmd_mq = {
 		"tree (root, classes, filters) is saved under /run/shardctl; --revert puts\n"
 		"it back. Refuses single-queue devices, an mq root, and, without --force,\n"
 		"device-wide rate limits (htb classes, tbf) that mq would lose.",
-	.opts = mq_opts,
+	.opts = CTL_TABLES(ctl_measure_opts, mq_opts),
+	.args = mq_pos,
+	.args_size = sizeof(struct mq_args),
+	.defaults = &mq_defaults,
 	.run = mq_run,
 };

@@ -1,106 +1,65 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <string.h>
-
 #include "ctl/ctl.h"
 #include "ctl/shard_view.h"
-#include "dataplane/kernel/error.h"
-#include "dataplane/shard/qspec.h"
 #include "dataplane/shard/shard.h"
 
-enum { OPT_TXQ = 256, OPT_SHARDS, OPT_ATTACH, OPT_LOOKUP, OPT_FORCE, OPT_QDISC, OPT_PROG,
-       OPT_DRY_RUN };
+static int parse_lookup(const char *s, int *out)
+{
+	enum sc_lookup l;
 
-/* What a setup is made of: setup's options, and watch's (which sets up the same way). */
+	if (sc_lookup_parse(s, &l))
+		return -1;
+	*out = (int)l;
+	return 0;
+}
+
+/*
+ * What a setup is made of: setup's options, and watch's (which sets up the
+ * same way; its args struct starts with a struct sc_setup_opts too).
+ */
 const struct ctl_opt ctl_setup_opts[] = {
-	{ "tx-queues", OPT_TXQ, "N", "tx (and rx) queues per veth end (default: DEV's active tx queues)" },
-	{ "shards", OPT_SHARDS, "K", "K shards for R rx queues, rx queue i -> shard i % K (default: R)" },
-	{ "attach", OPT_ATTACH, "MODE", "auto (default), tcx or tc (clsact + cls_bpf)" },
-	{ "lookup", OPT_LOOKUP, "METHOD", "map (default), global, const: where the rx queue table lives" },
-	{ "shard-qdisc", OPT_QDISC, "SPEC", "root qdisc on every shard veth, in tc's words (see below)" },
-	{ "shard-prog", OPT_PROG, "FILE.o[:SEC]", "tc-bpf program for every shard's egress" },
-	{ "force", OPT_FORCE, NULL, "take over DEV even if it has addresses or the default route" },
+	{ "tx-queues", 0, "N", "tx (and rx) queues per veth end (default: DEV's active tx queues)",
+	  CTL_UINT, CTL_FIELD(struct sc_setup_opts, tx_queues), .min = 1, .max = SC_MAX_TX_QUEUES },
+	{ "shards", 0, "K", "K shards for R rx queues, rx queue i -> shard i % K (default: R)",
+	  CTL_UINT, CTL_FIELD(struct sc_setup_opts, nr_shards), .min = 1, .max = SC_MAX_RXQ },
+	{ "attach", 0, "MODE", "auto (default), tcx or tc (clsact + cls_bpf)",
+	  CTL_ENUM, CTL_FIELD(struct sc_setup_opts, attach), .parse = sc_attach_parse },
+	{ "lookup", 0, "METHOD", "map (default), global, const: where the rx queue table lives",
+	  CTL_ENUM, CTL_FIELD(struct sc_setup_opts, lookup), .parse = parse_lookup },
+	{ "shard-qdisc", 0, "SPEC", "root qdisc on every shard veth, in tc's words (see below)",
+	  CTL_QSPEC, CTL_FIELD(struct sc_setup_opts, shard_qdisc) },
+	{ "shard-prog", 0, "FILE.o[:SEC]", "tc-bpf program for every shard's egress",
+	  CTL_STRING, CTL_FIELD(struct sc_setup_opts, shard_prog) },
+	{ "force", 0, NULL, "take over DEV even if it has addresses or the default route",
+	  CTL_FLAG, CTL_FIELD(struct sc_setup_opts, force) },
 	{ 0 },
 };
 
 static const struct ctl_opt setup_only_opts[] = {
-	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be created; change nothing" },
+	{ "dry-run", 0, NULL, "print what would be created; change nothing",
+	  CTL_FLAG, CTL_FIELD(struct sc_setup_opts, dry_run) },
 	{ 0 },
 };
 
-int ctl_setup_opt(const char *cmd, int key, const char *arg, struct sc_setup_opts *o)
+static const struct ctl_opt setup_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct sc_setup_opts, dev),
+	  .min_count = 1, .max_count = 1 },
+	{ 0 },
+};
+
+static const struct sc_setup_opts setup_defaults = { .lookup = SC_LOOKUP_MAP };
+
+static int run_setup(const struct ctl_common *c, void *args)
 {
-	unsigned long v;
-
-	switch (key) {
-	case OPT_TXQ:
-		if (ctl_parse_uint(cmd, "--tx-queues", arg, 1, SC_MAX_TX_QUEUES, &v))
-			return EXIT_USAGE;
-		o->tx_queues = (unsigned int)v;
-		return 0;
-	case OPT_SHARDS:
-		if (ctl_parse_uint(cmd, "--shards", arg, 1, SC_MAX_RXQ, &v))
-			return EXIT_USAGE;
-		o->nr_shards = (unsigned int)v;
-		return 0;
-	case OPT_ATTACH:
-		if (sc_attach_parse(arg, &o->attach))
-			return ctl_err(EXIT_USAGE, cmd, "%s", sc_last_error());
-		return 0;
-	case OPT_LOOKUP:
-		if (sc_lookup_parse(arg, &o->lookup))
-			return ctl_err(EXIT_USAGE, cmd, "%s", sc_last_error());
-		return 0;
-	case OPT_QDISC: {
-		struct sc_qspec q;
-
-		/* Parsed here too so a bad spec is a usage error (exit 2). */
-		if (sc_qspec_parse(arg, &q))
-			return ctl_err(EXIT_USAGE, cmd, "%s", sc_last_error());
-		o->shard_qdisc = arg;
-		return 0;
-	}
-	case OPT_PROG:
-		o->shard_prog = arg;
-		return 0;
-	case OPT_FORCE:
-		o->force = true;
-		return 0;
-	}
-	return EXIT_USAGE;
-}
-
-static int on_opt(int key, const char *arg, void *priv)
-{
-	struct sc_setup_opts *o = priv;
-
-	if (key == OPT_DRY_RUN) {
-		o->dry_run = true;
-		return 0;
-	}
-	return ctl_setup_opt("setup", key, arg, o);
-}
-
-static int run_setup(int argc, char **argv)
-{
-	struct sc_setup_opts o = { .lookup = SC_LOOKUP_MAP };
-	struct ctl_common c;
+	const struct sc_setup_opts *o = args;
 	struct sc_state st;
-	int i = ctl_parse(&cmd_setup, argc, argv, &c, on_opt, &o);
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (c.help)
-		return EXIT_OK;
-	if (argc - i != 1)
-		return ctl_err(EXIT_USAGE, "setup", argc - i ? "expected one device, got %d arguments"
-							     : "missing device%.0d", argc - i);
-	o.dev = argv[i];
-	if (sc_setup(&o, &st))
+	if (sc_setup(o, &st))
 		return ctl_fail("setup");
-	if (c.json) {
+	if (c->json) {
 		json_object *j = shard_state_json(&st);
 
-		json_object_object_add(j, "dry_run", json_object_new_boolean(o.dry_run));
+		json_object_object_add(j, "dry_run", json_object_new_boolean(o->dry_run));
 		json_object_object_add(j, "changed", json_object_new_boolean(st.changed));
 		if (st.was_shards) {
 			json_object *w = json_object_new_object();
@@ -113,8 +72,8 @@ static int run_setup(int argc, char **argv)
 		}
 		json_object_object_add(j, "replaced_ifindex",
 				       st.replaced ? json_object_new_int(st.replaced) : NULL);
-		ctl_print_json(&c, j);
-	} else if (o.dry_run) {
+		ctl_print_json(c, j);
+	} else if (o->dry_run) {
 		printf("dry run, nothing changed:\n");
 		shard_plan_print(stdout, &st, false);
 	} else {
@@ -135,7 +94,6 @@ static int run_setup(int argc, char **argv)
 
 const struct ctl_cmd cmd_setup = {
 	.name = "setup",
-	.usage_args = "DEV",
 	.summary = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.",
 	.description = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.\n"
 		   "All of DEV's received traffic is redirected: DEV must carry no addresses or\n"
@@ -154,7 +112,9 @@ const struct ctl_cmd cmd_setup = {
 		   "--shard-prog FILE.o[:SECTION]: the program (first one, or the one in SECTION or\n"
 		   "  named SECTION) is loaded before any change and attached to every shard's\n"
 		   "  egress before the ingress redirect is enabled.",
-	.opts = setup_only_opts,
-	.shared_opts = ctl_setup_opts,
+	.opts = CTL_TABLES(setup_only_opts, ctl_setup_opts),
+	.args = setup_pos,
+	.args_size = sizeof(struct sc_setup_opts),
+	.defaults = &setup_defaults,
 	.run = run_setup,
 };

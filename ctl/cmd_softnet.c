@@ -17,49 +17,23 @@
 
 #define MAX_ADVICE 4
 
-enum { OPT_PROMETHEUS = 256 };
+struct softnet_args {
+	double interval;
+	unsigned long count;	/* 0: not given (the bound starts at 1) */
+	bool prometheus;
+};
 
 static const struct ctl_opt softnet_opts[] = {
-	{ "interval", 'i', "S", "seconds per sample (default 1)" },
-	{ "count", 'c', "N", "samples to print (default: until ^C; 1 with -j/--prometheus)" },
-	{ "prometheus", OPT_PROMETHEUS, NULL, "print the last sample in Prometheus text format" },
+	{ "interval", 'i', "S", "seconds per sample (default 1)",
+	  CTL_DOUBLE, CTL_FIELD(struct softnet_args, interval), .min = 0.01, .max = 3600 },
+	{ "count", 'c', "N", "samples to print (default: until ^C; 1 with -j/--prometheus)",
+	  CTL_UINT, CTL_FIELD(struct softnet_args, count), .min = 1, .max = 1000000000 },
+	{ "prometheus", 0, NULL, "print the last sample in Prometheus text format",
+	  CTL_FLAG, CTL_FIELD(struct softnet_args, prometheus) },
 	{ 0 },
 };
 
-static const char softnet_notes[] =
-	"\nColumns are per-second rates over the interval, from /proc/net/softnet_stat:\n"
-	"processed (frames taken off the backlog or NAPI), dropped (backlog longer than\n"
-	"net.core.netdev_max_backlog), squeeze (net_rx_action ran out of netdev_budget\n"
-	"or netdev_budget_usecs with work left), rps (frames steered here by RPS),\n"
-	"flow_limit (frames of heavy flows dropped by the flow limit); backlog is the\n"
-	"queue length now. RISING marks a CPU whose time_squeeze rose in the last 2+\n"
-	"intervals in a row. The advice raises the budget only for squeezes without\n"
-	"drops, and points at the backlog when frames are dropped.\n"
-	"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
-	"the current interval early and prints it.\n";
-
-struct softnet_args {
-	double interval;
-	unsigned long count;
-	bool count_set, prometheus;
-};
-
-static int softnet_opt(int key, const char *arg, void *priv)
-{
-	struct softnet_args *a = priv;
-
-	switch (key) {
-	case 'i':
-		return ctl_parse_double("softnet", "interval", arg, 0.01, 3600, &a->interval);
-	case 'c':
-		a->count_set = true;
-		return ctl_parse_uint("softnet", "count", arg, 1, 1000000000, &a->count);
-	case OPT_PROMETHEUS:
-		a->prometheus = true;
-		return 0;
-	}
-	return EXIT_USAGE;
-}
+static const struct softnet_args softnet_defaults = { .interval = 1.0 };
 
 static void print_table(const struct sc_softnet_report *r, const struct sc_netcore *nc,
 			const struct sc_softnet_advice *adv, int nadv)
@@ -289,33 +263,34 @@ static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
 	return rc;
 }
 
-static int softnet_run(int argc, char **argv)
+static int softnet_run(const struct ctl_common *c, void *args)
 {
-	struct softnet_args a = { .interval = 1.0 };
-	struct ctl_common c;
-	int idx;
+	struct softnet_args *a = args;
 
-	idx = ctl_parse(&cmd_softnet, argc, argv, &c, softnet_opt, &a);
-	if (idx < 0)
-		return EXIT_USAGE;
-	if (c.help) {
-		fputs(softnet_notes, stdout);
-		return EXIT_OK;
-	}
-	if (idx != argc)
-		return ctl_err(EXIT_USAGE, "softnet", "unexpected argument '%s'", argv[idx]);
-	if (a.prometheus && c.json)
+	if (a->prometheus && c->json)
 		return ctl_err(EXIT_USAGE, "softnet", "--prometheus and -j exclude each other");
-	if (!a.count_set)
-		a.count = (c.json || a.prometheus) ? 1 : 0;
+	if (!a->count && (c->json || a->prometheus))
+		a->count = 1;
 	ctl_catch_stop();
-	return run_loop(&a, &c);
+	return run_loop(a, c);
 }
 
 const struct ctl_cmd cmd_softnet = {
 	.name = "softnet",
-	.usage_args = "",
 	.summary = "Per-CPU receive softirq rates, squeezes and drops, with advice.",
-	.opts = softnet_opts,
+	.description =
+		"Columns are per-second rates over the interval, from /proc/net/softnet_stat:\n"
+		"processed (frames taken off the backlog or NAPI), dropped (backlog longer than\n"
+		"net.core.netdev_max_backlog), squeeze (net_rx_action ran out of netdev_budget\n"
+		"or netdev_budget_usecs with work left), rps (frames steered here by RPS),\n"
+		"flow_limit (frames of heavy flows dropped by the flow limit); backlog is the\n"
+		"queue length now. RISING marks a CPU whose time_squeeze rose in the last 2+\n"
+		"intervals in a row. The advice raises the budget only for squeezes without\n"
+		"drops, and points at the backlog when frames are dropped.\n"
+		"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
+		"the current interval early and prints it.",
+	.opts = CTL_TABLES(softnet_opts),
+	.args_size = sizeof(struct softnet_args),
+	.defaults = &softnet_defaults,
 	.run = softnet_run,
 };

@@ -6,21 +6,22 @@
 #include "dataplane/observe/prom.h"
 #include "dataplane/shard/shard.h"
 
-enum { OPT_PROMETHEUS = 256 };
+struct status_args {
+	const char *dev;	/* NULL: every device */
+	bool prometheus;
+};
 
 static const struct ctl_opt status_opts[] = {
-	{ "prometheus", OPT_PROMETHEUS, NULL, "print Prometheus text exposition (node_exporter textfile)" },
+	{ "prometheus", 0, NULL, "print Prometheus text exposition (node_exporter textfile)",
+	  CTL_FLAG, CTL_FIELD(struct status_args, prometheus) },
 	{ 0 },
 };
 
-static int on_opt(int key, const char *arg, void *priv)
-{
-	(void)arg;
-	if (key != OPT_PROMETHEUS)
-		return EXIT_USAGE;
-	*(bool *)priv = true;
-	return 0;
-}
+static const struct ctl_opt status_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct status_args, dev),
+	  .max_count = 1 },
+	{ 0 },
+};
 
 static double st_complete(const struct sc_state *st) { return st->complete; }
 static double st_shards(const struct sc_state *st) { return st->nr_shards; }
@@ -85,36 +86,28 @@ static void print_prometheus(FILE *f, const struct sc_state *v, int n)
 	}
 }
 
-static int run_status(int argc, char **argv)
+static int run_status(const struct ctl_common *c, void *args)
 {
+	const struct status_args *a = args;
 	struct sc_state *v;
-	struct ctl_common c;
-	bool prometheus = false;
-	int n, i = ctl_parse(&cmd_status, argc, argv, &c, on_opt, &prometheus);
+	int n;
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (c.help)
-		return EXIT_OK;
-	if (argc - i > 1)
-		return ctl_err(EXIT_USAGE, "status", "expected at most one device, got %d arguments",
-			       argc - i);
-	if (prometheus && c.json)
+	if (a->prometheus && c->json)
 		return ctl_err(EXIT_USAGE, "status", "--prometheus and --json exclude each other");
-	if (sc_status(argc - i ? argv[i] : NULL, &v, &n))
+	if (sc_status(a->dev, &v, &n))
 		return ctl_fail("status");
-	if (prometheus) {
+	if (a->prometheus) {
 		print_prometheus(stdout, v, n);
-	} else if (c.json) {
-		json_object *a = json_object_new_array();
+	} else if (c->json) {
+		json_object *list = json_object_new_array();
 
 		for (int k = 0; k < n; k++)
-			json_object_array_add(a, shard_state_json(&v[k]));
-		ctl_print_json(&c, a);
+			json_object_array_add(list, shard_state_json(&v[k]));
+		ctl_print_json(c, list);
 	} else if (!n) {
-		printf("nothing set up%s%s\n", argc - i ? " on " : "", argc - i ? argv[i] : "");
+		printf("nothing set up%s%s\n", a->dev ? " on " : "", a->dev ? a->dev : "");
 	}
-	for (int k = 0; !c.json && !prometheus && k < n; k++)
+	for (int k = 0; !c->json && !a->prometheus && k < n; k++)
 		shard_state_print(stdout, &v[k]);
 	sc_states_free(v, n);
 	return EXIT_OK;
@@ -122,7 +115,6 @@ static int run_status(int argc, char **argv)
 
 const struct ctl_cmd cmd_status = {
 	.name = "status",
-	.usage_args = "[DEV]",
 	.summary = "Show what is set up (read back from the kernel) and how traffic spreads.",
 	.description = "'packets' are frames the ingress program redirected to each shard (per rx\n"
 		       "queue, summed over the queues mapped to the shard now); 'veth tx' is the\n"
@@ -132,6 +124,8 @@ const struct ctl_cmd cmd_status = {
 		       "(label device); shardctl_shard_{packets,bytes,veth_tx_packets}_total,\n"
 		       "shardctl_shard_qdisc_{drops,requeues}_total, shardctl_shard_qdisc_backlog_bytes\n"
 		       "(labels device, shard, veth).",
-	.opts = status_opts,
+	.opts = CTL_TABLES(status_opts),
+	.args = status_pos,
+	.args_size = sizeof(struct status_args),
 	.run = run_status,
 };

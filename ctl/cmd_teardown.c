@@ -3,60 +3,49 @@
 #include "ctl/shard_view.h"
 #include "dataplane/shard/shard.h"
 
-enum { OPT_DRY_RUN = 256, OPT_FORCE };
+struct teardown_args {
+	const char *dev;	/* NULL: every device */
+	bool dry_run, force;
+};
 
 static const struct ctl_opt teardown_opts[] = {
-	{ "dry-run", OPT_DRY_RUN, NULL, "print what would be removed; change nothing" },
-	{ "force", OPT_FORCE, NULL, "also while a shardctl watch keeps DEV (it sets DEV up again)" },
+	{ "dry-run", 0, NULL, "print what would be removed; change nothing",
+	  CTL_FLAG, CTL_FIELD(struct teardown_args, dry_run) },
+	{ "force", 0, NULL, "also while a shardctl watch keeps DEV (it sets DEV up again)",
+	  CTL_FLAG, CTL_FIELD(struct teardown_args, force) },
 	{ 0 },
 };
 
-static int on_opt(int key, const char *arg, void *priv)
-{
-	unsigned int *flags = priv;
+static const struct ctl_opt teardown_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct teardown_args, dev),
+	  .max_count = 1 },
+	{ 0 },
+};
 
-	(void)arg;
-	if (key == OPT_DRY_RUN)
-		*flags |= SC_TEARDOWN_DRY_RUN;
-	else if (key == OPT_FORCE)
-		*flags |= SC_TEARDOWN_FORCE;
-	else
-		return EXIT_USAGE;
-	return 0;
-}
-
-static int run_teardown(int argc, char **argv)
+static int run_teardown(const struct ctl_common *c, void *args)
 {
+	const struct teardown_args *a = args;
+	unsigned int flags = (a->dry_run ? SC_TEARDOWN_DRY_RUN : 0) |
+			     (a->force ? SC_TEARDOWN_FORCE : 0);
 	struct sc_state *v = NULL;
-	struct ctl_common c;
-	unsigned int flags = 0;
-	int n = 0, err, i = ctl_parse(&cmd_teardown, argc, argv, &c, on_opt, &flags);
-	bool dry_run;
+	bool dry_run = a->dry_run;
+	int n = 0, err = sc_teardown(a->dev, flags, &v, &n);
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (c.help)
-		return EXIT_OK;
-	if (argc - i > 1)
-		return ctl_err(EXIT_USAGE, "teardown", "expected at most one device, got %d arguments",
-			       argc - i);
-	dry_run = flags & SC_TEARDOWN_DRY_RUN;
-	err = sc_teardown(argc - i ? argv[i] : NULL, flags, &v, &n);
 	if (err && !n)
 		return ctl_fail("teardown");
-	if (c.json) {
-		json_object *o = json_object_new_object(), *a = json_object_new_array();
+	if (c->json) {
+		json_object *o = json_object_new_object(), *list = json_object_new_array();
 
 		for (int k = 0; k < n; k++)
-			json_object_array_add(a, shard_state_json(&v[k]));
+			json_object_array_add(list, shard_state_json(&v[k]));
 		json_object_object_add(o, "dry_run", json_object_new_boolean(dry_run));
-		json_object_object_add(o, dry_run ? "would_remove" : "removed", a);
-		ctl_print_json(&c, o);
+		json_object_object_add(o, dry_run ? "would_remove" : "removed", list);
+		ctl_print_json(c, o);
 	} else if (!n) {
-		printf("nothing set up%s%s, nothing to remove\n", argc - i ? " on " : "",
-		       argc - i ? argv[i] : "");
+		printf("nothing set up%s%s, nothing to remove\n", a->dev ? " on " : "",
+		       a->dev ? a->dev : "");
 	}
-	for (int k = 0; !c.json && k < n; k++) {
+	for (int k = 0; !c->json && k < n; k++) {
 		if (dry_run || v[k].changed)
 			shard_plan_print(stdout, &v[k], true);
 	}
@@ -66,10 +55,11 @@ static int run_teardown(int argc, char **argv)
 
 const struct ctl_cmd cmd_teardown = {
 	.name = "teardown",
-	.usage_args = "[DEV]",
 	.summary = "Remove everything setup created for DEV (default: every device here).",
 	.description = "Remove everything setup created for DEV (default: every device in this\n"
 		   "network namespace), the ingress redirect first. Succeeds when nothing is set up.",
-	.opts = teardown_opts,
+	.opts = CTL_TABLES(teardown_opts),
+	.args = teardown_pos,
+	.args_size = sizeof(struct teardown_args),
 	.run = run_teardown,
 };

@@ -17,60 +17,35 @@
 #include "dataplane/observe/top.h"
 #include "dataplane/shard/shard.h"
 
-enum { OPT_PROMETHEUS = 256, OPT_ALSO, OPT_NO_SHARDS };
+struct top_args {
+	const char *dev;
+	double interval;
+	unsigned long count;	/* 0: not given (the bound starts at 1) */
+	bool prometheus, no_shards;
+	const char *also;
+};
 
 static const struct ctl_opt top_opts[] = {
-	{ "interval", 'i', "S", "seconds per sample (default 1)" },
-	{ "count", 'c', "N", "samples to print (default: until ^C; 1 with -j/--prometheus)" },
-	{ "also", OPT_ALSO, "DEV[,DEV...]", "trace these devices too" },
-	{ "no-shards", OPT_NO_SHARDS, NULL, "leave out DEV's shard veths" },
-	{ "prometheus", OPT_PROMETHEUS, NULL, "print the last sample in Prometheus text format" },
+	{ "interval", 'i', "S", "seconds per sample (default 1)",
+	  CTL_DOUBLE, CTL_FIELD(struct top_args, interval), .min = 0.01, .max = 3600 },
+	{ "count", 'c', "N", "samples to print (default: until ^C; 1 with -j/--prometheus)",
+	  CTL_UINT, CTL_FIELD(struct top_args, count), .min = 1, .max = 1000000000 },
+	{ "also", 0, "DEV[,DEV...]", "trace these devices too",
+	  CTL_STRING, CTL_FIELD(struct top_args, also) },
+	{ "no-shards", 0, NULL, "leave out DEV's shard veths",
+	  CTL_FLAG, CTL_FIELD(struct top_args, no_shards) },
+	{ "prometheus", 0, NULL, "print the last sample in Prometheus text format",
+	  CTL_FLAG, CTL_FIELD(struct top_args, prometheus) },
 	{ 0 },
 };
 
-static const char top_notes[] =
-	"\nCounted by BPF programs on net:netif_receive_skb (rx, keyed by the rx queue\n"
-	"the driver recorded) and net:net_dev_start_xmit (tx, keyed by tx queue),\n"
-	"loaded only while this command runs. They differ from the driver counters\n"
-	"in /proc/net/dev and `ip -s link`: rx is counted after the driver (its and\n"
-	"XDP's drops never show), tx when the qdisc hands a frame to the driver\n"
-	"(qdisc drops never show, driver requeues show twice), a GSO/GRO packet\n"
-	"counts as its segments, bytes start at the Ethernet header (no FCS).\n"
-	"Rx queue '-' means the driver recorded none (veth, loopback).\n"
-	"imbalance: busiest queue's pps / mean over the active queues (1.00 = even)\n"
-	"and cv, the coefficient of variation (stddev / mean, 0 = even).\n"
-	"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
-	"the current interval early and prints it.\n";
-
-struct top_args {
-	double interval;
-	unsigned long count;
-	bool count_set, prometheus, no_shards;
-	char *also;
+static const struct ctl_opt top_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRING, CTL_FIELD(struct top_args, dev),
+	  .min_count = 1, .max_count = 1 },
+	{ 0 },
 };
 
-static int top_opt(int key, const char *arg, void *priv)
-{
-	struct top_args *a = priv;
-
-	switch (key) {
-	case 'i':
-		return ctl_parse_double("top", "interval", arg, 0.01, 3600, &a->interval);
-	case 'c':
-		a->count_set = true;
-		return ctl_parse_uint("top", "count", arg, 1, 1000000000, &a->count);
-	case OPT_ALSO:
-		a->also = (char *)arg;
-		return 0;
-	case OPT_NO_SHARDS:
-		a->no_shards = true;
-		return 0;
-	case OPT_PROMETHEUS:
-		a->prometheus = true;
-		return 0;
-	}
-	return EXIT_USAGE;
-}
+static const struct top_args top_defaults = { .interval = 1.0 };
 
 static int add_ifindex(uint32_t **v, unsigned int *n, uint32_t ifindex)
 {
@@ -359,32 +334,22 @@ out:
 	return rc;
 }
 
-static int top_run(int argc, char **argv)
+static int top_run(const struct ctl_common *c, void *args)
 {
-	struct top_args a = { .interval = 1.0 };
-	struct ctl_common c;
+	struct top_args *a = args;
 	uint32_t *ifindexes = NULL;
 	unsigned int n = 0;
-	int idx, rc;
+	int rc;
 
-	idx = ctl_parse(&cmd_top, argc, argv, &c, top_opt, &a);
-	if (idx < 0)
-		return EXIT_USAGE;
-	if (c.help) {
-		fputs(top_notes, stdout);
-		return EXIT_OK;
-	}
-	if (idx != argc - 1)
-		return ctl_err(EXIT_USAGE, "top", "expected one device (see --help)");
-	if (a.prometheus && c.json)
+	if (a->prometheus && c->json)
 		return ctl_err(EXIT_USAGE, "top", "--prometheus and -j exclude each other");
-	if (!a.count_set)
-		a.count = (c.json || a.prometheus) ? 1 : 0;
-	rc = collect_devices(argv[idx], &a, &ifindexes, &n);
+	if (!a->count && (c->json || a->prometheus))
+		a->count = 1;
+	rc = collect_devices(a->dev, a, &ifindexes, &n);
 	if (rc)
 		goto out;
 	ctl_catch_stop();
-	rc = run_loop(ifindexes, n, &a, &c);
+	rc = run_loop(ifindexes, n, a, c);
 out:
 	free(ifindexes);
 	return rc;
@@ -392,8 +357,23 @@ out:
 
 const struct ctl_cmd cmd_top = {
 	.name = "top",
-	.usage_args = "DEV",
 	.summary = "Per-queue packet and bit rates of DEV and its shards, from tracepoints.",
-	.opts = top_opts,
+	.description =
+		"Counted by BPF programs on net:netif_receive_skb (rx, keyed by the rx queue\n"
+		"the driver recorded) and net:net_dev_start_xmit (tx, keyed by tx queue),\n"
+		"loaded only while this command runs. They differ from the driver counters\n"
+		"in /proc/net/dev and `ip -s link`: rx is counted after the driver (its and\n"
+		"XDP's drops never show), tx when the qdisc hands a frame to the driver\n"
+		"(qdisc drops never show, driver requeues show twice), a GSO/GRO packet\n"
+		"counts as its segments, bytes start at the Ethernet header (no FCS).\n"
+		"Rx queue '-' means the driver recorded none (veth, loopback).\n"
+		"imbalance: busiest queue's pps / mean over the active queues (1.00 = even)\n"
+		"and cv, the coefficient of variation (stddev / mean, 0 = even).\n"
+		"-j prints one JSON object per sample, one per line. ^C (SIGINT/SIGTERM) ends\n"
+		"the current interval early and prints it.",
+	.opts = CTL_TABLES(top_opts),
+	.args = top_pos,
+	.args_size = sizeof(struct top_args),
+	.defaults = &top_defaults,
 	.run = top_run,
 };

@@ -13,35 +13,31 @@
 #include "dataplane/kernel/error.h"
 #include "dataplane/watch/watch.h"
 
-enum { OPT_INTERVAL = 300, OPT_FULL, OPT_TEARDOWN };
-
-static const struct ctl_opt watch_opts[] = {
-	{ "interval", OPT_INTERVAL, "S", "probe queue counts and attachments every S seconds (default 1)" },
-	{ "full-interval", OPT_FULL, "S", "full status check every S seconds (default 30)" },
-	{ "teardown-on-exit", OPT_TEARDOWN, NULL, "remove the setups when stopped (SIGTERM, SIGINT)" },
-	{ 0 },
-};
-
+/* setup's rows write into .setup, which is why it comes first. */
 struct watch_args {
+	struct sc_setup_opts setup;
 	struct sc_watch_opts w;
+	struct ctl_strv devs;
 	bool teardown;
 };
 
-static int on_opt(int key, const char *arg, void *priv)
-{
-	struct watch_args *a = priv;
+static const struct ctl_opt watch_opts[] = {
+	{ "interval", 0, "S", "probe queue counts and attachments every S seconds (default 1)",
+	  CTL_DOUBLE, CTL_FIELD(struct watch_args, w.interval_s), .min = 0.1, .max = 3600 },
+	{ "full-interval", 0, "S", "full status check every S seconds (default 30)",
+	  CTL_DOUBLE, CTL_FIELD(struct watch_args, w.full_s), .min = 0.1, .max = 86400 },
+	{ "teardown-on-exit", 0, NULL, "remove the setups when stopped (SIGTERM, SIGINT)",
+	  CTL_FLAG, CTL_FIELD(struct watch_args, teardown) },
+	{ 0 },
+};
 
-	switch (key) {
-	case OPT_INTERVAL:
-		return ctl_parse_double("watch", "--interval", arg, 0.1, 3600, &a->w.interval_s);
-	case OPT_FULL:
-		return ctl_parse_double("watch", "--full-interval", arg, 0.1, 86400, &a->w.full_s);
-	case OPT_TEARDOWN:
-		a->teardown = true;
-		return 0;
-	}
-	return ctl_setup_opt("watch", key, arg, &a->w.setup);
-}
+static const struct ctl_opt watch_pos[] = {
+	{ "device", .arg = "DEV", .type = CTL_STRV, CTL_FIELD(struct watch_args, devs),
+	  .min_count = 1, .max_count = SC_WATCH_MAX_DEVS },
+	{ 0 },
+};
+
+static const struct watch_args watch_defaults = { .setup.lookup = SC_LOOKUP_MAP };
 
 /* One line per action: a sentence on stderr, or one JSON object per line on stdout with -j. */
 static void report(const struct ctl_common *c, const struct sc_watch_action *a)
@@ -123,39 +119,30 @@ static int loop(const struct ctl_common *c, struct sc_watch *w, int sfd)
 	}
 }
 
-static int run_watch(int argc, char **argv)
+static int run_watch(const struct ctl_common *c, void *args)
 {
-	struct watch_args a = { .w.setup.lookup = SC_LOOKUP_MAP };
+	struct watch_args *a = args;
 	struct sc_watch_action acts[SC_WATCH_MAX_DEVS];
 	struct sc_watch *w = NULL;
-	struct ctl_common c;
-	int rc, sfd, i = ctl_parse(&cmd_watch, argc, argv, &c, on_opt, &a);
+	int rc, sfd;
 
-	if (i < 0)
-		return EXIT_USAGE;
-	if (c.help)
-		return EXIT_OK;
-	if (argc == i)
-		return ctl_err(EXIT_USAGE, "watch", "missing device");
-	if (argc - i > SC_WATCH_MAX_DEVS)
-		return ctl_err(EXIT_USAGE, "watch", "at most %d devices, got %d", SC_WATCH_MAX_DEVS,
-			       argc - i);
-	a.w.devs = (const char *const *)argv + i;
-	a.w.nr_devs = (unsigned int)(argc - i);
+	a->w.setup = a->setup;
+	a->w.devs = (const char *const *)a->devs.v;
+	a->w.nr_devs = a->devs.n;
 	sfd = stop_fd();
 	if (sfd < 0)
 		return ctl_err(EXIT_FAIL, "watch", "signalfd: %s", strerror(errno));
-	if (sc_watch_open(&a.w, &w)) {
+	if (sc_watch_open(&a->w, &w)) {
 		close(sfd);
 		return ctl_fail("watch");
 	}
-	rc = loop(&c, w, sfd);
+	rc = loop(c, w, sfd);
 	sd_notify(0, "STOPPING=1");
-	if (a.teardown) {
+	if (a->teardown) {
 		int n = sc_watch_teardown(w, acts, SC_WATCH_MAX_DEVS);
 
 		for (int k = 0; k < (n < 0 ? 0 : n); k++)
-			report(&c, &acts[k]);
+			report(c, &acts[k]);
 		if (n < 0 && rc == EXIT_OK)
 			rc = EXIT_FAIL;
 	}
@@ -166,7 +153,6 @@ static int run_watch(int argc, char **argv)
 
 const struct ctl_cmd cmd_watch = {
 	.name = "watch",
-	.usage_args = "DEV...",
 	.summary = "Keep each DEV set up as setup would, following it as it changes.",
 	.description = "Keep each DEV set up as 'shardctl setup [OPTIONS] DEV' would leave it, and\n"
 		   "re-converge within about 2 s when it changes: its active rx queue count\n"
@@ -181,7 +167,9 @@ const struct ctl_cmd cmd_watch = {
 		   "SIGTERM or SIGINT stops it; with --teardown-on-exit the setups go too.\n"
 		   "Under systemd (Type=notify) it reports READY once every DEV had its first\n"
 		   "convergence, and its last action as the unit's status.",
-	.opts = watch_opts,
-	.shared_opts = ctl_setup_opts,
+	.opts = CTL_TABLES(watch_opts, ctl_setup_opts),
+	.args = watch_pos,
+	.args_size = sizeof(struct watch_args),
+	.defaults = &watch_defaults,
 	.run = run_watch,
 };

@@ -8,6 +8,7 @@
 #define SC_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <json-c/json.h>
@@ -26,49 +27,90 @@ struct ctl_common {
 	int verbose;	/* -v count */
 };
 
+/*
+ * What an option (or positional argument) takes and how its value lands in
+ * the command's args struct, so the table alone decides parsing, bounds and
+ * the error message (the xdp-tools params.h way).
+ */
+enum ctl_type {
+	CTL_FLAG,	/* bool, set to true; takes no value */
+	CTL_UINT,	/* unsigned int or unsigned long, a whole number in [min, max] */
+	CTL_DOUBLE,	/* double in [min, max] */
+	CTL_ENUM,	/* int-sized, by ->parse (sc_attach_parse() & co) */
+	CTL_STRING,	/* const char *, the value as given */
+	CTL_QSPEC,	/* const char *, which sc_qspec_parse() must accept */
+	CTL_STRV,	/* positional only: struct ctl_strv, up to max_count values */
+};
+
+/* The values of a repeatable positional argument (watch's DEV...). */
+struct ctl_strv {
+	char *const *v;
+	unsigned int n;
+};
+
+#define CTL_FIELD(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
+
+/*
+ * An option row, or with a positional table a positional argument: then
+ * @arg is its usage name (DEV), @name its noun in errors ("rx queue") and
+ * min_count/max_count say how often it may appear ([DEV] is 0/1, DEV... 1/N).
+ * Tables end with a row whose name is NULL.
+ */
 struct ctl_opt {
 	const char *name;	/* long name, without "--" */
-	int key;		/* short letter, or a value >= 256 for long-only */
+	int key;		/* short letter, or 0 for long-only */
 	const char *arg;	/* argument name for the usage text; NULL = flag */
 	const char *help;
+	enum ctl_type type;
+	size_t off, size;	/* CTL_FIELD(): where the value goes */
+	double min, max;	/* CTL_UINT, CTL_DOUBLE (exact for integers below 2^53) */
+	int (*parse)(const char *s, int *out);	/* CTL_ENUM; sets sc_last_error() */
+	/* Optional check after the type's own; prints why and returns EXIT_USAGE. */
+	int (*validate)(const char *cmd, const char *arg);
+	unsigned int min_count, max_count;	/* positionals only */
 };
 
 /*
- * A command: run() gets argv with argv[0] = command name.
- * usage_args is the positional synopsis ("DEV"), summary one line for
- * `shardctl help`, opts is terminated by an entry with name == NULL.
+ * A command: run() gets the common options and its args struct, filled from
+ * @defaults (zeroes when NULL) and then by the tables. Rows shared between
+ * commands (setup's with watch, contention's with mq) write into a struct
+ * that each of those commands' args structs starts with, so one offset
+ * serves both.
  */
 struct ctl_cmd {
 	const char *name;
-	const char *usage_args;
 	const char *summary;		/* one line, for `shardctl --help` */
-	const char *description;	/* optional paragraph for `shardctl CMD --help` */
-	const struct ctl_opt *opts;
-	const struct ctl_opt *shared_opts;	/* rows shared with another command, after opts */
-	int (*run)(int argc, char **argv);
+	const char *description;	/* optional paragraphs for `shardctl CMD --help` */
+	const struct ctl_opt *const *opts;	/* NULL-terminated list of tables, in usage order */
+	const struct ctl_opt *args;	/* positional arguments, in order; NULL: none */
+	size_t args_size;
+	const void *defaults;
+	int (*run)(const struct ctl_common *common, void *args);
 };
 
+#define CTL_TABLES(...) ((const struct ctl_opt *const[]){ __VA_ARGS__, NULL })
+
 /*
- * getopt_long() driven by @opts plus the common -j/-p/-h. Calls @on_opt for
- * each command-specific option; on_opt returns 0 or EXIT_USAGE after
- * printing why. Returns the index of the first positional argument, or -1
- * after printing an error (caller exits EXIT_USAGE). With -h it prints the
- * usage and sets common->help.
+ * getopt_long() driven by @cmd's tables plus the common -j/-p/-v/-h, then
+ * the positional arguments against cmd->args; every value goes through
+ * ctl_parse_value() into @args. Returns the index of the first positional
+ * argument, or -1 after printing an error (caller exits EXIT_USAGE). With
+ * -h it stops there, sets common->help and returns argc.
  */
 int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_common *common,
-	      int (*on_opt)(int key, const char *arg, void *priv), void *priv);
+	      void *args);
+/*
+ * One value (@s, NULL for a flag) of row @o into @args, by its type; @what
+ * names it in the error ("--tx-queues", "rx queue"). 0 or EXIT_USAGE.
+ */
+int ctl_parse_value(const char *cmd, const struct ctl_opt *o, const char *what, const char *s,
+		    void *args);
 void ctl_usage(FILE *f, const struct ctl_cmd *cmd);
 
 /* "shardctl CMD: message" on stderr; returns @code for `return ctl_err(...)`. */
 int ctl_err(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Report the dataplane's last error for @cmd and return EXIT_FAIL. */
 int ctl_fail(const char *cmd);
-
-/* Strict number parsing for option values: whole string, in [min, max]. */
-int ctl_parse_uint(const char *cmd, const char *what, const char *s, unsigned long min,
-		   unsigned long max, unsigned long *out);
-int ctl_parse_double(const char *cmd, const char *what, const char *s, double min,
-		     double max, double *out);
 
 /*
  * Commands that sample until ^C: SIGINT/SIGTERM set ctl_stop (the sample
@@ -86,6 +128,9 @@ json_object *ctl_json_fixed(double v, const char *fmt);
 
 /* Print and release @obj (newline terminated, pretty with -p). */
 void ctl_print_json(const struct ctl_common *common, json_object *obj);
+
+/* contention's measurement rows, which mq measures with too (into struct sc_contention_opts). */
+extern const struct ctl_opt ctl_measure_opts[];
 
 /* The command table, defined in main.c; each command lives in its own file. */
 extern const struct ctl_cmd cmd_setup, cmd_status, cmd_teardown, cmd_remap, cmd_watch;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * shardctl: one command per file, dispatched through this table (the
- * bpftool way). Each command parses its own options with ctl_parse().
+ * bpftool way). Dispatch parses each command's option table into its args
+ * struct and answers -h, so a command's run() starts with its values.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
@@ -44,6 +46,28 @@ static void print_help(FILE *f)
 		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
+static int dispatch(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	void *args = calloc(1, cmd->args_size ? cmd->args_size : 1);
+	struct ctl_common c;
+	int rc;
+
+	if (!args)
+		return ctl_err(EXIT_FAIL, cmd->name, "out of memory");
+	if (cmd->defaults)
+		memcpy(args, cmd->defaults, cmd->args_size);
+	if (ctl_parse(cmd, argc, argv, &c, args) < 0) {
+		rc = EXIT_USAGE;
+	} else if (c.help) {
+		ctl_usage(stdout, cmd);
+		rc = EXIT_OK;
+	} else {
+		rc = cmd->run(&c, args);
+	}
+	free(args);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
@@ -64,7 +88,7 @@ int main(int argc, char **argv)
 	sc_log_set_verbosity(0);
 	for (const struct ctl_cmd *const *c = ctl_commands; *c; c++)
 		if (!strcmp((*c)->name, name))
-			return (*c)->run(argc - 1, argv + 1);
+			return dispatch(*c, argc - 1, argv + 1);
 	fprintf(stderr, "shardctl: unknown command '%s'\nTry 'shardctl --help'.\n", name);
 	return EXIT_USAGE;
 }

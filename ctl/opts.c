@@ -11,8 +11,11 @@
 #include "ctl/ctl.h"
 #include "dataplane/kernel/error.h"
 #include "dataplane/kernel/log.h"
+#include "dataplane/shard/qspec.h"
 
 #define MAX_OPTS 48
+/* getopt values of long-only rows: above every short letter. */
+#define LONG_KEY 256
 
 static const struct ctl_opt common_opts[] = {
 	{ "json", 'j', NULL, "print JSON" },
@@ -27,7 +30,7 @@ static void usage_opts(FILE *f, const struct ctl_opt *o)
 	for (; o && o->name; o++) {
 		char left[64];
 
-		if (o->key > 0 && o->key < 256)
+		if (o->key)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->key, o->name,
 				 o->arg ? " " : "", o->arg ? o->arg : "");
 		else
@@ -37,26 +40,193 @@ static void usage_opts(FILE *f, const struct ctl_opt *o)
 	}
 }
 
+/* The synopsis from the positional table: DEV, [DEV], DEV..., DEV RXQ SHARD. */
+static void synopsis(char *buf, size_t len, const struct ctl_opt *a)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; a && a->arg && n < len; a++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s%s", n ? " " : "",
+				      a->min_count ? "" : "[", a->arg,
+				      a->max_count > 1 ? "..." : "", a->min_count ? "" : "]");
+}
+
 void ctl_usage(FILE *f, const struct ctl_cmd *cmd)
 {
-	fprintf(f, "Usage: shardctl %s [OPTIONS]%s%s\n\n%s\n", cmd->name,
-		cmd->usage_args && *cmd->usage_args ? " " : "",
-		cmd->usage_args ? cmd->usage_args : "", cmd->summary);
+	char args[128];
+
+	synopsis(args, sizeof(args), cmd->args);
+	fprintf(f, "Usage: shardctl %s [OPTIONS]%s%s\n\n%s\n", cmd->name, *args ? " " : "", args,
+		cmd->summary);
 	if (cmd->description)
 		fprintf(f, "%s\n", cmd->description);
 	fprintf(f, "\nOptions:\n");
-	usage_opts(f, cmd->opts);
-	usage_opts(f, cmd->shared_opts);
+	for (const struct ctl_opt *const *t = cmd->opts; t && *t; t++)
+		usage_opts(f, *t);
 	usage_opts(f, common_opts);
 	fprintf(f, "\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
-static int add_opts(struct option *lo, int n, char *shorts, size_t *sn, const struct ctl_opt *o)
+/* Strict: the whole string, in [min, max]; no sign, space or base prefix. */
+static int parse_uint(const char *cmd, const char *what, const char *s, unsigned long min,
+		      unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	ctl_err(EXIT_USAGE, cmd, "invalid %s '%s': expected a whole number from %lu to %lu", what,
+		s ? s : "", min, max);
+	return EXIT_USAGE;
+}
+
+static int parse_double(const char *cmd, const char *what, const char *s, double min,
+			double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	if (!s || !*s)
+		goto bad;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	ctl_err(EXIT_USAGE, cmd, "invalid %s '%s': expected a number from %g to %g", what,
+		s ? s : "", min, max);
+	return EXIT_USAGE;
+}
+
+static void store_uint(void *p, size_t size, unsigned long v)
+{
+	unsigned int u = (unsigned int)v;
+
+	/* The bounds keep v within the field: the table asks for no more. */
+	if (size == sizeof(u))
+		memcpy(p, &u, size);
+	else
+		memcpy(p, &v, sizeof(v));
+}
+
+int ctl_parse_value(const char *cmd, const struct ctl_opt *o, const char *what, const char *s,
+		    void *args)
+{
+	char *field = (char *)args + o->off;
+	struct sc_qspec q;
+	unsigned long u;
+	double d;
+	int e;
+
+	switch (o->type) {
+	case CTL_FLAG:
+		*(bool *)field = true;
+		break;
+	case CTL_UINT:
+		if (parse_uint(cmd, what, s, (unsigned long)o->min, (unsigned long)o->max, &u))
+			return EXIT_USAGE;
+		store_uint(field, o->size, u);
+		break;
+	case CTL_DOUBLE:
+		if (parse_double(cmd, what, s, o->min, o->max, &d))
+			return EXIT_USAGE;
+		*(double *)field = d;
+		break;
+	case CTL_ENUM:
+		if (o->parse(s, &e))
+			return ctl_err(EXIT_USAGE, cmd, "%s", sc_last_error());
+		memcpy(field, &e, sizeof(e));
+		break;
+	case CTL_QSPEC:
+	case CTL_STRING:
+		/* Parsed now too, so that a bad spec is a usage error before anything changes. */
+		if (o->type == CTL_QSPEC && sc_qspec_parse(s, &q))
+			return ctl_err(EXIT_USAGE, cmd, "%s", sc_last_error());
+		*(const char **)field = s;
+		break;
+	case CTL_STRV:
+		break;
+	}
+	return o->validate ? o->validate(cmd, s) : 0;
+}
+
+/*
+ * One wording for a wrong count of positionals: what is missing or extra,
+ * then what the command takes ("one device", "DEV RXQ SHARD").
+ */
+static int check_count(const struct ctl_cmd *cmd, int n, char **argv)
+{
+	const struct ctl_opt *a = cmd->args, *missing = NULL;
+	unsigned int min = 0, max = 0;
+	char want[128];
+
+	for (; a && a->arg; a++) {
+		if (!missing && (unsigned int)n < min + a->min_count)
+			missing = a;
+		min += a->min_count;
+		max += a->max_count;
+	}
+	if ((unsigned int)n >= min && (unsigned int)n <= max)
+		return 0;
+	a = cmd->args;
+	if (!max)
+		snprintf(want, sizeof(want), "no arguments");
+	else if (a[1].arg)
+		synopsis(want, sizeof(want), a);
+	else if (max == 1)
+		snprintf(want, sizeof(want), "%s %s", min ? "one" : "at most one", a->name);
+	else
+		snprintf(want, sizeof(want), "%u to %u %ss", min, max, a->name);
+	if (missing)
+		return ctl_err(EXIT_USAGE, cmd->name, "missing %s (expected %s, got %d argument%s)",
+			       missing->name, want, n, n == 1 ? "" : "s");
+	return ctl_err(EXIT_USAGE, cmd->name,
+		       "unexpected argument '%s' (expected %s, got %d argument%s)", argv[max], want,
+		       n, n == 1 ? "" : "s");
+}
+
+/* Positionals in order; an optional or repeated one takes what is left. */
+static int parse_positionals(const struct ctl_cmd *cmd, int n, char **argv, void *args)
+{
+	const struct ctl_opt *a = cmd->args;
+	int i = 0;
+
+	if (check_count(cmd, n, argv))
+		return EXIT_USAGE;
+	for (; a && a->arg && i < n; a++) {
+		if (a->type == CTL_STRV) {
+			struct ctl_strv *v = (struct ctl_strv *)((char *)args + a->off);
+
+			v->v = argv + i;
+			v->n = (unsigned int)(n - i);
+			i = n;
+		} else if (ctl_parse_value(cmd->name, a, a->name, argv[i++], args)) {
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int add_opts(struct option *lo, int n, char *shorts, size_t *sn,
+		    const struct ctl_opt **rows, const struct ctl_opt *o)
 {
 	for (; o && o->name && n < MAX_OPTS; o++, n++) {
-		lo[n] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL,
-					 o->key };
-		if (o->key > 0 && o->key < 256) {
+		int key = o->key ? o->key : LONG_KEY + n;
+
+		rows[n] = o;
+		lo[n] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, key };
+		if (o->key) {
 			shorts[(*sn)++] = (char)o->key;
 			if (o->arg)
 				shorts[(*sn)++] = ':';
@@ -82,39 +252,41 @@ static void scan_json(int argc, char **argv)
 }
 
 int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_common *common,
-	      int (*on_opt)(int key, const char *arg, void *priv), void *priv)
+	      void *args)
 {
 	struct option lo[MAX_OPTS + 1] = { 0 };
-	char shorts[2 * MAX_OPTS + 2];
+	const struct ctl_opt *rows[MAX_OPTS] = { 0 };
+	char shorts[2 * MAX_OPTS + 2], what[64];
 	size_t sn = 0;
-	int n, c;
+	int n = 0, c;
 
 	/* GNU getopt permutes, so options may follow positionals (`setup eth0 -j`). */
-	n = add_opts(lo, 0, shorts, &sn, cmd->opts);
-	n = add_opts(lo, n, shorts, &sn, cmd->shared_opts);
-	add_opts(lo, n, shorts, &sn, common_opts);
+	for (const struct ctl_opt *const *t = cmd->opts; t && *t; t++)
+		n = add_opts(lo, n, shorts, &sn, rows, *t);
+	add_opts(lo, n, shorts, &sn, rows, common_opts);
 	shorts[sn] = '\0';
 	memset(common, 0, sizeof(*common));
 	scan_json(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		const struct ctl_opt *o = NULL;
+
 		switch (c) {
 		case 'j':
 			common->json = true;
-			break;
+			continue;
 		case 'p':
 			common->json = common->pretty = true;
-			break;
+			continue;
 		case 'v':
 			sc_log_set_verbosity(++common->verbose);
-			break;
+			continue;
 		case 'h':
 			common->help = true;
-			ctl_usage(stdout, cmd);
 			return argc;
 		case '?':
-			if (optopt && optopt < 256)
+			if (optopt && optopt < LONG_KEY)
 				ctl_err(EXIT_USAGE, cmd->name, "unknown option '-%c' or missing argument",
 					optopt);
 			else
@@ -122,13 +294,20 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_commo
 					"unknown option or missing argument: '%s'", argv[optind - 1]);
 			fprintf(stderr, "Try 'shardctl %s --help'.\n", cmd->name);
 			return -1;
-		default:
-			if (!on_opt || on_opt(c, optarg, priv)) {
-				fprintf(stderr, "Try 'shardctl %s --help'.\n", cmd->name);
-				return -1;
-			}
+		}
+		if (c >= LONG_KEY)
+			o = rows[c - LONG_KEY];
+		for (int k = 0; !o && k < n; k++)
+			if (rows[k]->key == c)
+				o = rows[k];
+		snprintf(what, sizeof(what), "--%s", o->name);
+		if (ctl_parse_value(cmd->name, o, what, optarg, args)) {
+			fprintf(stderr, "Try 'shardctl %s --help'.\n", cmd->name);
+			return -1;
 		}
 	}
+	if (parse_positionals(cmd, argc - optind, argv + optind, args))
+		return -1;
 	return optind;
 }
 
@@ -159,46 +338,6 @@ int ctl_err(int code, const char *cmd, const char *fmt, ...)
 int ctl_fail(const char *cmd)
 {
 	return ctl_err(EXIT_FAIL, cmd, "%s", sc_last_error());
-}
-
-int ctl_parse_uint(const char *cmd, const char *what, const char *s, unsigned long min,
-		   unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		goto bad;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	ctl_err(EXIT_USAGE, cmd, "invalid %s '%s': expected a whole number from %lu to %lu", what,
-		s ? s : "", min, max);
-	return EXIT_USAGE;
-}
-
-int ctl_parse_double(const char *cmd, const char *what, const char *s, double min, double max,
-		     double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	if (!s || !*s)
-		goto bad;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < min || v > max)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	ctl_err(EXIT_USAGE, cmd, "invalid %s '%s': expected a number from %g to %g", what,
-		s ? s : "", min, max);
-	return EXIT_USAGE;
 }
 
 json_object *ctl_json_fixed(double v, const char *fmt)

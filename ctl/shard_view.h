@@ -14,8 +14,10 @@ void shard_state_print(FILE *f, const struct sc_state *st);
 /* What setup would create (--dry-run), or what teardown would remove. */
 void shard_plan_print(FILE *f, const struct sc_state *st, bool removal);
 
-/* setup's option rows and their parser, shared with watch (which sets up the same way). */
+/*
+ * setup's option rows, shared with watch (which sets up the same way): they
+ * write into a struct sc_setup_opts at the start of the args struct.
+ */
 extern const struct ctl_opt ctl_setup_opts[];
-int ctl_setup_opt(const char *cmd, int key, const char *arg, struct sc_setup_opts *o);
 
 #endif

@@ -2,19 +2,18 @@
 /*
  * libFuzzer: the command line. The input is split at NUL bytes into argv;
  * its first byte picks a command. ctl_parse() runs with that command's own
- * option table, and every option value goes to the parser the commands use
- * for that kind of value (the commands' callbacks are static, so values are
- * routed by the table's argument name). Nothing here touches the system:
- * no command's run() is called.
+ * tables and args struct, filled from its defaults as dispatch fills it, so
+ * every option value and positional argument goes through the typed parser
+ * the commands use. Nothing here touches the system: no command's run() is
+ * called.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/shard/qspec.h"
-#include "dataplane/shard/shard.h"
 
 static const struct ctl_cmd *const cmds[] = {
 	&cmd_setup, &cmd_status, &cmd_teardown, &cmd_remap, &cmd_top,
@@ -24,38 +23,57 @@ static const struct ctl_cmd *const cmds[] = {
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 #define MAX_ARGS 64
 
-static int route(int key, const char *arg, void *priv)
+/*
+ * A row whose type does not match its field would write past it or leave
+ * half of it stale; ctl_parse() trusts the tables, so check them here.
+ */
+static void check_row(const struct ctl_cmd *cmd, const struct ctl_opt *o, bool positional)
 {
-	const struct ctl_cmd *cmd = priv;
-	const struct ctl_opt *o = cmd->opts;
-	struct sc_qspec q;
-	unsigned long u;
-	double d;
-	int i;
+	bool ok;
 
-	while (o && o->name && o->key != key)
-		o++;
-	if (!o || !o->name)
-		for (o = cmd->shared_opts; o && o->name && o->key != key; o++)
-			;
-	if (!o || !o->name)
-		abort();	/* getopt returned a key the tables do not have */
-	if (!o->arg != !arg)
-		abort();	/* getopt gave a flag a value, or an option none */
-	if (!arg)
-		return 0;
-	if (!strcmp(o->arg, "N") || !strcmp(o->arg, "K") || !strcmp(o->arg, "PID") ||
-	    !strcmp(o->arg, "HZ"))
-		return ctl_parse_uint(cmd->name, o->name, arg, 0, ~0ul, &u);
-	if (!strcmp(o->arg, "S"))
-		return ctl_parse_double(cmd->name, o->name, arg, 0, 1e9, &d);
-	if (!strcmp(o->arg, "MODE"))
-		return sc_attach_parse(arg, &i) ? EXIT_USAGE : 0;
-	if (!strcmp(o->arg, "METHOD"))
-		return sc_lookup_parse(arg, (enum sc_lookup *)&i) ? EXIT_USAGE : 0;
-	if (!strcmp(o->arg, "SPEC"))
-		return sc_qspec_parse(arg, &q) ? EXIT_USAGE : 0;
-	return 0;	/* file names, device lists, kinds: taken as they are */
+	switch (o->type) {
+	case CTL_FLAG:
+		ok = o->size == sizeof(bool) && !o->arg && !positional;
+		break;
+	case CTL_UINT:
+		ok = (o->size == sizeof(unsigned long) ||
+		      (o->size == sizeof(unsigned int) && o->max <= UINT_MAX)) &&
+		     o->min >= 0 && o->min <= o->max;
+		break;
+	case CTL_DOUBLE:
+		ok = o->size == sizeof(double) && o->min <= o->max;
+		break;
+	case CTL_ENUM:
+		ok = o->size == sizeof(int) && o->parse;
+		break;
+	case CTL_STRING:
+	case CTL_QSPEC:
+		ok = o->size == sizeof(const char *);
+		break;
+	case CTL_STRV:
+		ok = o->size == sizeof(struct ctl_strv) && positional;
+		break;
+	default:
+		ok = false;
+	}
+	if (o->type != CTL_FLAG && !o->arg)
+		ok = false;
+	if (positional && (!o->max_count || o->min_count > o->max_count ||
+			   (o->max_count > 1 && o->type != CTL_STRV)))
+		ok = false;
+	if (!ok || o->off + o->size > cmd->args_size)
+		abort();
+}
+
+static void check_tables(void)
+{
+	for (size_t i = 0; i < NR_CMDS; i++) {
+		for (const struct ctl_opt *const *t = cmds[i]->opts; t && *t; t++)
+			for (const struct ctl_opt *o = *t; o->name; o++)
+				check_row(cmds[i], o, false);
+		for (const struct ctl_opt *o = cmds[i]->args; o && o->arg; o++)
+			check_row(cmds[i], o, true);
+	}
 }
 
 /* glibc keeps a pointer into the last argv between calls unless optind is 0. */
@@ -82,18 +100,29 @@ static __attribute__((noinline)) void poison_stack(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool checked;
 	char *buf, *argv[MAX_ARGS + 1];
 	const struct ctl_cmd *cmd;
 	struct ctl_common c;
-	unsigned long u;
 	int argc = 0, idx;
+	void *args;
 
+	if (!checked) {
+		check_tables();
+		checked = true;
+	}
 	if (size < 1)
 		return 0;
 	cmd = cmds[data[0] % NR_CMDS];
 	buf = malloc(size + 1);
-	if (!buf)
+	args = calloc(1, cmd->args_size ? cmd->args_size : 1);
+	if (!buf || !args) {
+		free(buf);
+		free(args);
 		return 0;
+	}
+	if (cmd->defaults)
+		memcpy(args, cmd->defaults, cmd->args_size);
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';
 	argv[argc++] = (char *)cmd->name;
@@ -102,12 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	poison_stack();
 	reset_getopt();
-	idx = ctl_parse(cmd, argc, argv, &c, route, (void *)cmd);
+	idx = ctl_parse(cmd, argc, argv, &c, args);
 	if (idx > argc)
 		abort();
-	/* remap's positionals go through the same number parser. */
-	for (int i = idx + 1; idx >= 0 && cmd == &cmd_remap && i < argc; i++)
-		ctl_parse_uint("remap", "rx queue", argv[i], 0, SC_MAX_RXQ - 1, &u);
+	if (idx >= 0 && c.help)
+		ctl_usage(stdout, cmd);
+	free(args);
 	free(buf);
 	return 0;
 }
