@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # Shared test helpers. A test file is a bash script tests/t_*.sh that sources
 # this file, runs its cases and records one line per assertion outcome in
-# $RESULTS ("PASS name" / "FAIL name: why"). tests/run adds them up.
+# $RESULTS ("PASS name" / "FAIL name: why", and "SKIP name: why" for what
+# could not be checked here). tests/run adds them up.
 #
 # Every test builds its own namespaces (names carry $$ so parallel runs and
-# leftovers of a killed run never collide) and removes them in an EXIT trap.
+# leftovers of a killed run never collide) and removes them again: right after
+# making something, a test says `defer CMD...` to undo it (see below).
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,9 +18,128 @@ export O
 : "${RESULTS:=/dev/stderr}"
 T_NAME=$(basename "$0" .sh)
 
-FAILS=0
+FAILS=0 SKIPS=0
 pass() { echo "PASS $T_NAME: $1" >>"$RESULTS"; echo "  ok   $1"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL $T_NAME: $1: ${2:-}" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
+# skip NAME WHY: NAME was not checked on this host, and WHY says why (never
+# empty: a skip without a reason is a failure). Counted and listed by tests/run.
+skip() {
+	if [ -z "${2:-}" ]; then fail "$1" "skipped without a reason"; return; fi
+	SKIPS=$((SKIPS + 1)); echo "SKIP $T_NAME: $1: $2" >>"$RESULTS"; echo "  SKIP $1: $2"
+}
+
+# --- cleanup ----------------------------------------------------------------
+# defer CMD [ARGS...]: push CMD (its arguments expanded now) onto a stack
+# that one EXIT trap runs in reverse order: at the end, after a failure's
+# exit, and when a signal kills the test. Push the undo right after the thing
+# is made (a temp dir, then a namespace, then what lives in it), so the last
+# made is the first removed. A command that must look at variables only at
+# exit time is a function: `defer my_cleanup`. Cleanup is quiet: what the
+# commands print is discarded (a redirection written after `defer CMD` would
+# apply to defer itself, not to CMD). A test sets no EXIT trap of its own.
+DEFERRED=()
+defer() { DEFERRED+=("$(printf '%q ' "$@")"); }
+run_deferred() {
+	local i
+	for ((i = ${#DEFERRED[@]} - 1; i >= 0; i--)); do eval "${DEFERRED[i]}" >/dev/null 2>&1; done
+	DEFERRED=()
+}
+# bash runs the EXIT trap also when SIGINT, SIGTERM or SIGHUP kills it, at
+# once (a trap of those signals would wait for the command in the foreground).
+trap 'run_deferred' EXIT
+
+# --- background commands ----------------------------------------------------
+# bg_start [-o OUT] [-e ERR] NAME CMD...: run CMD in the background, stdout
+# in OUT and stderr in ERR (default $TMP/NAME.out and $TMP/NAME.err; both in
+# one file, as 2>&1 would, when OUT and ERR are the same; "-" keeps the
+# test's own). CMD starts as a plain command, so the PID recorded (bg_pid
+# NAME) is CMD itself (nsenter and env exec theirs, a shell function would
+# be a subshell around it). Then bg_wait_line / bg_poll to wait for it to get
+# somewhere, bg_stop or bg_join to end it, and `defer bg_stop_all SIGNAL` for
+# whatever is left at exit. Only processes started here are ever signalled,
+# by PID.
+declare -A BG_PID=() BG_OUT=() BG_ERR=()
+BG_OLD=()	# PIDs of earlier runs of a NAME started again before it was stopped
+bg_start() {
+	local out="" err="" name ofd efd
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-o) out=$2; shift 2 ;;
+		-e) err=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	name=$1
+	shift
+	out=${out:-$TMP/$name.out} err=${err:-$TMP/$name.err}
+	[ -n "${BG_PID[$name]:-}" ] && BG_OLD+=("${BG_PID[$name]}")
+	if [ "$out" == - ]; then exec {ofd}>&1; else exec {ofd}>"$out"; fi
+	if [ "$err" == - ]; then exec {efd}>&2; elif [ "$err" == "$out" ]; then exec {efd}>&"$ofd"; else exec {efd}>"$err"; fi
+	"$@" >&"$ofd" 2>&"$efd" {ofd}>&- {efd}>&- &
+	BG_PID[$name]=$! BG_OUT[$name]=$out BG_ERR[$name]=$err
+	exec {ofd}>&- {efd}>&-
+}
+bg_pid() { echo "${BG_PID[$1]:-}"; }
+bg_out() { echo "${BG_OUT[$1]}"; }
+bg_err() { echo "${BG_ERR[$1]}"; }
+# bg_state NAME: the process state letter (R, S, T, Z, ...), empty when gone
+# (read without forking: callers poll it in tight loops).
+bg_state() {
+	local pid=${BG_PID[$1]:-} line=""
+	[ -n "$pid" ] && read -r line 2>/dev/null <"/proc/$pid/stat"
+	line=${line##*) }
+	echo "${line%% *}"
+}
+# bg_running NAME: NAME was started and has not exited (a zombie counts as gone).
+bg_running() {
+	local pid=${BG_PID[$1]:-} line=""
+	[ -n "$pid" ] && read -r line 2>/dev/null <"/proc/$pid/stat" || return 1
+	line=${line##*) }
+	[ "${line%% *}" != Z ]
+}
+# bg_poll NAME SECONDS CMD...: until CMD succeeds (0), or NAME has exited and
+# CMD still fails (1), or SECONDS passed (1). Polls every 0.05 s.
+bg_poll() {
+	local name=$1 n i gone
+	n=$(awk -v s="$2" 'BEGIN { printf "%d", s * 20 }')
+	shift 2
+	for ((i = 0; i <= n; i++)); do
+		bg_running "$name"; gone=$?
+		"$@" && return 0
+		[ "$gone" -ne 0 ] && return 1
+		sleep 0.05
+	done
+	return 1
+}
+# bg_wait_line NAME out|err REGEX [SECONDS]: until NAME's stdout (or stderr)
+# has a line matching REGEX (grep's basic regex), default 10 s; 1 if it exits
+# or the time runs out first.
+bg_wait_line() {
+	local name=$1 file
+	if [ "$2" == err ]; then file=${BG_ERR[$name]}; else file=${BG_OUT[$name]}; fi
+	bg_poll "$name" "${4:-10}" grep -q -- "$3" "$file"
+}
+# bg_stop NAME [SIGNAL]: send SIGNAL (default TERM; "" sends none, just waits)
+# to NAME and wait for it; returns its exit status. NAME is forgotten.
+bg_stop() {
+	local pid=${BG_PID[$1]:-} sig=${2-TERM} rc
+	[ -n "$pid" ] || return 0
+	[ -n "$sig" ] && kill -"$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	unset "BG_PID[$1]"
+	return $rc
+}
+# bg_join NAME: wait for NAME to exit by itself; returns its exit status.
+bg_join() { bg_stop "$1" ""; }
+# bg_stop_all [SIGNAL]: bg_stop every NAME still recorded, and any earlier
+# run of a NAME started again (for `defer`).
+bg_stop_all() {
+	local n p
+	for n in "${!BG_PID[@]}"; do bg_stop "$n" "${1:-TERM}"; done
+	for p in "${BG_OLD[@]}"; do kill -"${1:-TERM}" "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	BG_OLD=()
+}
 
 # verified FEATURE: what this run proved works, on this kernel and device
 # ($DEVICE, default the TAP testbed): recorded only when no assertion failed
@@ -33,11 +154,30 @@ verified() {
 	fi
 }
 
-# Suites that report "N tried, N held": a case holds when none of the
-# assertions between case_begin and case_end failed.
-TRIED=0 HELD=0 BAD=""
-case_begin() { TRIED=$((TRIED + 1)); F0=$FAILS; echo "-- $1"; }
-case_end() { if [ "$FAILS" -eq "$F0" ]; then HELD=$((HELD + 1)); else BAD="$BAD [$1]"; fi; }
+# --- cases ------------------------------------------------------------------
+# Suites that report "N tried, N held" run each case as a function:
+#   case_run NAME FUNC [ARGS...]
+# The case holds when none of the assertions FUNC made failed. FUNC may call
+# case_skip WHY (and return): the case is then recorded as a SKIP with WHY and
+# counts neither as tried nor as held. CASE is the running case's NAME.
+TRIED=0 HELD=0 BAD="" CASE="" CASE_SKIP=""
+case_run() {
+	local name=$1 f0=$FAILS
+	shift
+	CASE=$name CASE_SKIP=""
+	echo "-- $name"
+	"$@"
+	if [ -n "$CASE_SKIP" ]; then
+		skip "$name" "$CASE_SKIP"
+	else
+		TRIED=$((TRIED + 1))
+		if [ "$FAILS" -eq "$f0" ]; then HELD=$((HELD + 1)); else BAD="$BAD [$name]"; fi
+	fi
+	CASE=""
+}
+case_skip() { if [ -z "${1:-}" ]; then fail "$CASE" "skipped without a reason"; else CASE_SKIP=$1; fi; }
+# case_summary WHAT: the "N tried, N held" line.
+case_summary() { echo "$1: $TRIED tried, $HELD held${BAD:+; did not hold:$BAD}"; }
 
 # loaded SECONDS OUT CMD...: run CMD (stdout to OUT, stderr to $TMP/err)
 # while netns/contended.sh's two pinned senders load nic0 in $NS for
@@ -81,8 +221,9 @@ expect_rc() {
 }
 
 # Run a command in test namespace $NS, network namespace only: unlike
-# `ip netns exec` it keeps the host's /sys/fs/bpf, so pins survive between
-# commands (../shared/notes/platform.md).
+# `ip netns exec`, which also mounts a fresh /sys in a new mount namespace
+# (hiding the host's bpffs), it keeps the host's /sys/fs/bpf, so pins survive
+# between commands.
 in_ns() { nsenter --net="/var/run/netns/$NS" "$@"; }
 sc() { in_ns "$SHARDCTL" "$@"; }
 

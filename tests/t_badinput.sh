@@ -12,31 +12,27 @@ need_root
 NS=scb$$a
 NS1=scb$$b	# a single-queue TAP
 TMP=$(mktemp -d /tmp/sc-bad.XXXXXX)
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS1"
+defer "$TESTBED" down "$NS"
+defer sc teardown
 FPIN=/sys/fs/bpf/sc-foreign-$$
-cleanup() {
-	rm -f "$FPIN"
-	sc teardown >/dev/null 2>&1
-	"$TESTBED" down "$NS" 2>/dev/null
-	"$TESTBED" down "$NS1" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+defer rm -f "$FPIN"
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 "$TESTBED" up "$NS1" --queues 1 || { fail "testbed up (1 queue)" "could not build the testbed"; exit 1; }
 
 PINS=/sys/fs/bpf/shardctl
 COOKIE=$(in_ns "$TOP/$O/netns/nscookie")
 
-# bad NAME RC REGEX CMD...: CMD runs in $NS; exit RC, stderr matching REGEX,
-# snapshot equal to $REF.
-bad() {
-	local name=$1 want=$2 re=$3 f0=$FAILS
-	shift 3
-	TRIED=$((TRIED + 1))
+# bad NAME RC REGEX CMD...: one case (case_run): CMD runs in $NS; exit RC,
+# stderr matching REGEX, snapshot equal to $REF.
+bad() { local name=$1; shift; case_run "$name" bad_case "$@"; }
+bad_case() {
+	local name=$CASE want=$1 re=$2
+	shift 2
 	expect_rc "$name: exit $want" "$want" in_ns "$@"
 	expect_match "$name: message names the culprit" "$ERR$OUT" "$re"
 	expect_snapshot "$name: host unchanged" "$REF"
-	if [ "$FAILS" -eq "$f0" ]; then HELD=$((HELD + 1)); else BAD="$BAD [$name]"; fi
 }
 bsc() { local name=$1 want=$2 re=$3; shift 3; bad "$name" "$want" "$re" "$SHARDCTL" "$@"; }
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
@@ -277,6 +273,6 @@ expect_rc "teardown under strace" 0 in_ns env "$NOLSAN" strace -f -qq -e trace=e
 expect_eq "teardown execs nothing" "$(grep -c 'execve(' "$TMP/exec.teardown")" 1
 
 echo
-echo "bad input: $TRIED cases tried, $HELD held${BAD:+; did not hold:$BAD}"
+case_summary "bad input"
 expect_ge "at least 40 bad-input cases" "$TRIED" 40
 expect_eq "every bad-input case held" "$HELD" "$TRIED"

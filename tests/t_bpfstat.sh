@@ -9,22 +9,8 @@ need_root
 
 TMP=$(mktemp -d /tmp/sc-bpfstat.XXXXXX)
 MAPSTRESS=${MAPSTRESS:-$TOP/$O/netns/mapstress}
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# wait_line FILE REGEX: bounded wait for a line a background command prints.
-wait_line() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+defer rm -rf "$TMP"
+defer bg_stop_all TERM
 jb() { jq -r "$1" "$TMP/bs.out"; }
 
 echo "usage and errors"
@@ -36,25 +22,21 @@ expect_match "the error names the pid" "$ERR" "$gone"
 
 # stress K M MAP: run mapstress under bpfstat --pid, results in $TMP/bs.out.
 stress() {
-	local k=$1 m=$2 map=$3 ms
+	local k=$1 m=$2 map=$3
 	rm -f "$TMP/go"
-	"$MAPSTRESS" --threads "$k" --updates "$m" --map "$map" --start-file "$TMP/go" -j \
-		>"$TMP/ms.out" 2>&1 &
-	ms=$!
-	PIDS+=("$ms")
-	"$SHARDCTL" bpfstat --pid "$ms" -j >"$TMP/bs.out" 2>"$TMP/bs.err" &
-	local bs=$!
-	PIDS+=("$bs")
-	if ! wait_line "$TMP/bs.err" tracing; then
+	bg_start -o "$TMP/ms.out" -e "$TMP/ms.out" ms \
+		"$MAPSTRESS" --threads "$k" --updates "$m" --map "$map" --start-file "$TMP/go" -j
+	bg_start -o "$TMP/bs.out" -e "$TMP/bs.err" bs "$SHARDCTL" bpfstat --pid "$(bg_pid ms)" -j
+	if ! bg_wait_line bs err tracing 10; then
 		fail "bpfstat attaches ($map)" "$(cat "$TMP/bs.err")"
 		touch "$TMP/go"
 		return 1
 	fi
 	touch "$TMP/go"
-	wait "$ms"
+	bg_join ms
 	MS_RC=$?
 	# bpfstat stops by itself once the pid is gone.
-	wait "$bs"
+	bg_join bs
 	BS_RC=$?
 }
 
@@ -82,17 +64,14 @@ echo "--tree: a script's children are counted, without --tree they are not"
 # once the start file exists; bpfstat follows the wrapper's pid.
 tree_run() {
 	rm -f "$TMP/go"
-	bash -c 'while [ ! -e "$1" ]; do sleep 0.02; done; "$2" --threads 2 --updates 1000 >/dev/null &&
-		"$2" --threads 2 --updates 1000 >/dev/null' _ "$TMP/go" "$MAPSTRESS" &
-	local w=$!
-	PIDS+=("$w")
-	"$SHARDCTL" bpfstat --pid "$w" "$@" -j >"$TMP/bs.out" 2>"$TMP/bs.err" &
-	local bs=$!
-	PIDS+=("$bs")
-	wait_line "$TMP/bs.err" tracing || fail "bpfstat attaches (tree)" "$(cat "$TMP/bs.err")"
+	bg_start -o /dev/null -e - w \
+		bash -c 'while [ ! -e "$1" ]; do sleep 0.02; done; "$2" --threads 2 --updates 1000 >/dev/null &&
+		"$2" --threads 2 --updates 1000 >/dev/null' _ "$TMP/go" "$MAPSTRESS"
+	bg_start -o "$TMP/bs.out" -e "$TMP/bs.err" bs "$SHARDCTL" bpfstat --pid "$(bg_pid w)" "$@" -j
+	bg_wait_line bs err tracing 10 || fail "bpfstat attaches (tree)" "$(cat "$TMP/bs.err")"
 	touch "$TMP/go"
-	wait "$w"
-	wait "$bs"
+	bg_join w
+	bg_join bs
 }
 tree_run --tree
 expect_eq "--tree: both children's 4000 updates" \
@@ -103,27 +82,22 @@ expect_eq "without --tree: none (bash itself makes no bpf() calls)" \
 expect_rc "--tree without --pid is a usage error" 2 "$SHARDCTL" bpfstat --tree -d 0.1
 
 echo "a process without bpf() calls shows none"
-sleep 5 & quiet=$!
-PIDS+=("$quiet")
-"$SHARDCTL" bpfstat --pid "$quiet" -d 0.5 -j >"$TMP/bs.out" 2>"$TMP/bs.err" &
-bs=$!
-wait_line "$TMP/bs.err" tracing || fail "bpfstat attaches (quiet)" "$(cat "$TMP/bs.err")"
+bg_start -o /dev/null -e - quiet sleep 5
+bg_start -o "$TMP/bs.out" -e "$TMP/bs.err" bs "$SHARDCTL" bpfstat --pid "$(bg_pid quiet)" -d 0.5 -j
+bg_wait_line bs err tracing 10 || fail "bpfstat attaches (quiet)" "$(cat "$TMP/bs.err")"
 # Meanwhile another process makes bpf() calls: they must not be counted.
 "$MAPSTRESS" --threads 2 --updates 100 >/dev/null
-wait "$bs"
+bg_join bs
 expect_eq "bpfstat --pid (quiet) exits 0" "$?" 0
 expect_eq "no commands attributed to the quiet pid" "$(jb '.commands | length')" 0
-kill "$quiet" 2>/dev/null
+bg_stop quiet
 
 echo "human output"
 rm -f "$TMP/go"
-"$MAPSTRESS" --threads 2 --updates 500 --start-file "$TMP/go" >/dev/null &
-ms=$!
-PIDS+=("$ms")
-"$SHARDCTL" bpfstat --pid "$ms" >"$TMP/bs.txt" 2>"$TMP/bs.err" &
-bs=$!
-wait_line "$TMP/bs.err" tracing && touch "$TMP/go"
-wait "$ms"; wait "$bs"
+bg_start -o /dev/null -e - ms "$MAPSTRESS" --threads 2 --updates 500 --start-file "$TMP/go"
+bg_start -o "$TMP/bs.txt" -e "$TMP/bs.err" bs "$SHARDCTL" bpfstat --pid "$(bg_pid ms)"
+bg_wait_line bs err tracing 10 && touch "$TMP/go"
+bg_join ms; bg_join bs
 expect_match "histogram header" "$(cat "$TMP/bs.txt")" "usecs : count +distribution"
 expect_match "summary line names the command and the count" "$(cat "$TMP/bs.txt")" \
 	"BPF_MAP_UPDATE_ELEM: 1000 calls, 0 failed"

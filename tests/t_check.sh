@@ -16,7 +16,7 @@ cleanup() {
 	"$TESTBED" down "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
-trap cleanup EXIT
+defer cleanup
 
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 

@@ -28,7 +28,7 @@ cleanup() {
 	O=$O "$CONTENDED" down "$NS" >/dev/null 2>&1
 	rm -rf "$TMP"
 }
-trap cleanup EXIT
+defer cleanup
 
 # bpf/contention.bpf.c's programs are all named sc_cont_*.
 count_progs() { bpftool prog show 2>/dev/null | grep -c " name sc_cont_"; }

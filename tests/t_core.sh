@@ -8,8 +8,7 @@ need_root
 
 NS=sct$$a
 N=200
-cleanup() { "$TESTBED" down "$NS" 2>/dev/null; }
-trap cleanup EXIT
+defer "$TESTBED" down "$NS"
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
 jq_status() { sc status nic0 -j | jq -r ".[0] | $1"; }

@@ -13,13 +13,10 @@ need_root
 
 NS=scc$$
 TMP=$(mktemp -d /tmp/sc-crash.XXXXXX)
-cleanup() {
-	[ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null
-	sc teardown >/dev/null 2>&1
-	"$TESTBED" down "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
+defer sc teardown
+defer bg_stop_all KILL
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
 
@@ -27,28 +24,22 @@ start=$(snapshot)
 
 # kill_at LABEL POINT ARGS...: run `shardctl ARGS` paused at POINT, SIGKILL it there.
 kill_at() {
-	local label=$1 point=$2 i state=""
+	local label=$1 point=$2 state=""
 	shift 2
-	: >"$TMP/log"
-	# A plain background command: $! is the process that execs into shardctl.
-	nsenter --net="/var/run/netns/$NS" env SHARDCTL_PAUSE_AT="$point" "$SHARDCTL" "$@" \
-		>/dev/null 2>"$TMP/log" &
-	PID=$!
-	for ((i = 0; i < 300; i++)); do
-		state=$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)
-		grep -q "^paused at $point\$" "$TMP/log" && [ "$state" == T ] && break
-		[ -z "$state" ] || [ "$state" == Z ] && break
-		sleep 0.05
-	done
+	# A plain background command: the PID is the process that execs into shardctl.
+	bg_start -o /dev/null -e "$TMP/log" shardctl \
+		nsenter --net="/var/run/netns/$NS" env SHARDCTL_PAUSE_AT="$point" "$SHARDCTL" "$@"
+	bg_poll shardctl 15 paused_at "$point"
+	state=$(bg_state shardctl)
 	if [ "$state" != T ]; then
 		fail "$label: shardctl stops at the point" "state '$state', stderr: $(head -c 300 "$TMP/log")"
 	else
 		pass "$label: shardctl stops at the point"
 	fi
-	kill -9 "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
+	bg_stop shardctl KILL
 }
+# paused_at POINT: shardctl said it stopped at POINT, and it is stopped.
+paused_at() { grep -q "^paused at $1\$" "$TMP/log" && [ "$(bg_state shardctl)" == T ]; }
 
 # The truth test after a kill.
 check_truth() {
@@ -90,13 +81,12 @@ clean_up_after() {
 	expect_snapshot "$label: teardown right after the kill restores the snapshot" "$start"
 }
 
-# crash_case MODE LABEL POINT SETUP_ARGS: kill setup (or teardown) at POINT,
-# then check the truth and either converge (setup again) or clean up (teardown).
+# case_run LABEL crash_case MODE POINT SETUP_ARGS: kill setup (or teardown)
+# at POINT, then check the truth and either converge (setup again) or clean up
+# (teardown). Assertions are named after the case, LABEL.
 crash_case() {
-	local mode=$1 label=$2 point=$3 f0=$FAILS
-	shift 3
-	TRIED=$((TRIED + 1))
-	echo "-- $label"
+	local mode=$1 label=$CASE point=$2
+	shift 2
 	if [[ "$point" == teardown:* ]]; then
 		expect_rc "$label: setup before the teardown" 0 sc setup nic0 "$@"
 		kill_at "$label" "$point" teardown nic0
@@ -105,32 +95,31 @@ crash_case() {
 	fi
 	check_truth "$label"
 	if [ "$mode" == converge ]; then converge "$label" "$@"; else clean_up_after "$label"; fi
-	if [ "$FAILS" -eq "$f0" ]; then HELD=$((HELD + 1)); else BAD="$BAD $label"; fi
 }
 
 # Every point in setup and teardown (4 shards), tcx attach: setup converges.
 for p in setup:created:{0..3} setup:prepared:{0..3} setup:devices setup:loaded setup:table \
 	setup:return:{1..3} setup:returns setup:egress setup:ingress \
 	teardown:start teardown:detached teardown:deleted; do
-	crash_case converge "$p" "$p"
+	case_run "$p" crash_case converge "$p"
 done
 # The same kills, then teardown alone must leave nothing behind.
 for p in setup:created:0 setup:prepared:0 setup:devices setup:loaded setup:return:2 \
 	setup:ingress teardown:detached teardown:deleted; do
-	crash_case teardown "$p, then teardown" "$p"
+	case_run "$p, then teardown" crash_case teardown "$p"
 done
 # clsact + cls_bpf keeps different state (the clsact qdisc setup may own).
 for p in setup:created:1 setup:returns setup:egress setup:ingress teardown:detached teardown:deleted; do
-	crash_case converge "tc $p" "$p" --attach tc
+	case_run "tc $p" crash_case converge "$p" --attach tc
 done
-crash_case teardown "tc setup:ingress, then teardown" setup:ingress --attach tc
+case_run "tc setup:ingress, then teardown" crash_case teardown setup:ingress --attach tc
 # lookup=global and const pin more (bss) or swap programs on re-runs.
-crash_case converge "global setup:loaded" setup:loaded --lookup global
-crash_case converge "const setup:ingress" setup:ingress --lookup const
+case_run "global setup:loaded" crash_case converge setup:loaded --lookup global
+case_run "const setup:ingress" crash_case converge setup:ingress --lookup const
 # A shard qdisc is applied between returns and ingress.
-crash_case converge "htb setup:egress" setup:egress --shard-qdisc "htb rate 100mbit"
+case_run "htb setup:egress" crash_case converge setup:egress --shard-qdisc "htb rate 100mbit"
 
 echo
-echo "crash points: $TRIED tried, $HELD held${BAD:+; did not hold:$BAD}"
+case_summary "crash points"
 expect_ge "at least 20 crash points tried" "$TRIED" 20
 expect_eq "every crash point held" "$HELD" "$TRIED"

@@ -6,8 +6,8 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 NS=sct$$f
-cleanup() { sc teardown >/dev/null 2>&1; "$TESTBED" down "$NS" 2>/dev/null; }
-trap cleanup EXIT
+defer "$TESTBED" down "$NS"
+defer sc teardown
 "$TESTBED" up "$NS" --queues 4 --mtu 9000 || { fail "testbed up" "could not build the testbed"; exit 1; }
 
 expect_rc "setup on an MTU 9000 NIC" 0 sc setup nic0 -j

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 FUZZ_TIME=${FUZZ_TIME:-12}
 TMP=$(mktemp -d /tmp/sc-fuzz.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+defer rm -rf "$TMP"
 BIN=$TOP/build/fuzz/bin
 
 make -s -C "$TOP" -j"$(nproc)" O=build fuzz-build >"$TMP/build.log" 2>&1 ||

@@ -6,8 +6,10 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 NS=sct$$l
-cleanup() { sc teardown >/dev/null 2>&1; "$TESTBED" down "$NS" 2>/dev/null; }
-trap cleanup EXIT
+defer "$TESTBED" down "$NS"
+defer sc teardown
+defer rm -f /tmp/.sc_remap.$$
+defer bg_stop_all TERM
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 veth_tx() { in_ns ip -s -j link show "$1" | jq -r '.[0].stats64.tx.packets'; }
 
@@ -21,15 +23,15 @@ for m in map global const; do
 	# Remap under traffic: rx queue 0 flips between shard 0 and shard 3
 	# while mqtap sends 20000 frames/s into it for 3 s.
 	s0=$(veth_tx nic0-s0); s3=$(veth_tx nic0-s3)
-	"$MQTAP" traffic --ns "$NS" --queues 0 --duration 3 --rate 20000 --flows 8 -j >/tmp/.sc_remap.$$ &
-	pid=$!
+	bg_start -o /tmp/.sc_remap.$$ -e - traffic \
+		"$MQTAP" traffic --ns "$NS" --queues 0 --duration 3 --rate 20000 --flows 8 -j
 	flips=0
 	sleep 0.2
-	while kill -0 $pid 2>/dev/null && [ $flips -lt 400 ]; do
+	while bg_running traffic && [ $flips -lt 400 ]; do
 		sc remap nic0 0 $(( (flips % 2) ? 0 : 3 )) >/dev/null || break
 		flips=$((flips + 1))
 	done
-	wait $pid; rc=$?
+	bg_join traffic; rc=$?
 	report=$(cat /tmp/.sc_remap.$$); rm -f /tmp/.sc_remap.$$
 	echo "    $m: $flips remaps while sending $(jq -r .sent <<<"$report") frames"
 	expect_ge "$m: remapped many times under traffic" "$flips" 10

@@ -28,7 +28,7 @@ cleanup() {
 	done
 	rm -rf "$TMP"
 }
-trap cleanup EXIT
+defer cleanup
 
 # The egress tree without counters, as tc prints it.
 tree() {

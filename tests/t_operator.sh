@@ -10,14 +10,10 @@ need_root
 NS=sct$$op
 PAGE=$TOP/man/shardctl.8
 TMP=$(mktemp -d /tmp/t_operator.XXXXXX)
-NE_PID=
-cleanup() {
-	[ -n "$NE_PID" ] && kill "$NE_PID" 2>/dev/null && wait "$NE_PID" 2>/dev/null
-	in_ns "$SHARDCTL" teardown >/dev/null 2>&1
-	"$TESTBED" down "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
+defer in_ns "$SHARDCTL" teardown
+defer bg_stop_all TERM
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
@@ -161,16 +157,12 @@ expect_eq "FILES: the shard's ifalias is the documented one" "$alias0" "shardctl
 expect_match "FILES: the ifalias format is documented" "$files" "shardctl nic=IFINDEX shard=I role=egress\|return"
 # The lock lives only while a command holds it: look while a teardown is
 # stopped half-way (SHARDCTL_PAUSE_AT), then let it finish.
-nsenter --net="/var/run/netns/$NS" env SHARDCTL_PAUSE_AT=teardown:detached "$SHARDCTL" teardown nic0 \
-	>/dev/null 2>"$TMP/pause.log" &
-pid=$!
-for _ in $(seq 300); do
-	[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == T ] && break
-	sleep 0.1
-done
+bg_start -o /dev/null -e "$TMP/pause.log" paused \
+	nsenter --net="/var/run/netns/$NS" env SHARDCTL_PAUSE_AT=teardown:detached "$SHARDCTL" teardown nic0
+is_stopped() { [ "$(bg_state "$1")" == T ]; }
+bg_poll paused 30 is_stopped paused
 [ -e "/run/shardctl/$cookie-$ifindex.lock" ] && lock=held || lock=absent
-kill -CONT "$pid"
-wait "$pid"
+bg_stop paused CONT
 expect_eq "FILES: while a command holds it, the lock is /run/shardctl/<cookie>-<ifindex>.lock" "$lock" held
 expect_eq "FILES: no lock file between commands" "$(ls /run/shardctl 2>/dev/null | grep -c "^$cookie-$ifindex\.lock$")" 0
 expect_rc "teardown nic0 (finished by the paused one: nothing to do)" 0 sc teardown nic0
@@ -313,7 +305,7 @@ if command -v systemd-analyze >/dev/null; then
 	sed 's|^ExecStart=.*|ExecStart=/nonexistent/shardctl setup %I|' "$udir/shardctl@.service" >"$udir/broken@.service"
 	expect_match "verify control: a unit with a missing binary is reported" "$(verify broken@eth1.service)" "nonexistent"
 else
-	echo "  note: systemd-analyze is not installed: the unit files were not verified (SKIPPED, not passed)"
+	skip "systemd-analyze verify of the unit files" "systemd-analyze is not installed"
 fi
 
 # --- examples/cloud-init.yaml -------------------------------------------------
@@ -415,19 +407,17 @@ expect_ge "textfile: the traffic was counted" "$(jq -r '.[0].shards[3].packets' 
 # The real pipeline: Debian's node_exporter, on the test namespace's own
 # loopback, reading the directory the example writes, scraped over HTTP.
 NE_PORT=19100
-# nsenter itself, not in_ns: $! must be node_exporter's PID (nsenter execs it).
-nsenter --net="/var/run/netns/$NS" prometheus-node-exporter --web.listen-address="127.0.0.1:$NE_PORT" \
+# nsenter itself, not in_ns: the PID must be node_exporter's (nsenter execs it).
+bg_start -o "$TMP/ne.log" -e "$TMP/ne.log" node_exporter \
+	nsenter --net="/var/run/netns/$NS" prometheus-node-exporter --web.listen-address="127.0.0.1:$NE_PORT" \
 	--collector.disable-defaults --collector.textfile \
-	--collector.textfile.directory="$prom_dir" >"$TMP/ne.log" 2>&1 &
-NE_PID=$!
+	--collector.textfile.directory="$prom_dir"
 scrape=
 for _ in $(seq 100); do
 	scrape=$(in_ns curl -sf "http://127.0.0.1:$NE_PORT/metrics") && break
 	sleep 0.1
 done
-kill "$NE_PID" 2>/dev/null
-wait "$NE_PID" 2>/dev/null
-NE_PID=
+bg_stop node_exporter
 expect_match "node_exporter: the scrape answered" "$scrape" "node_textfile_scrape_error 0"
 for i in 0 3; do
 	expect_eq "node_exporter: shard $i's packets in the scrape equal status's" \

@@ -11,16 +11,17 @@ NS=sct$$pk
 N=200
 TMP=$(mktemp -d /tmp/t_package.XXXXXX)
 APT=(apt-get -qq -y -o DPkg::Lock::Timeout=120)
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
 installed_by_us=0
-cleanup() {
+# Only a package this run installed is removed (read at exit time).
+purge_ours() {
 	if [ $installed_by_us = 1 ]; then
 		nsenter --net="/var/run/netns/$NS" /usr/sbin/shardctl teardown >/dev/null 2>&1
 		DEBIAN_FRONTEND=noninteractive "${APT[@]}" purge shardctl >/dev/null 2>&1
 	fi
-	"$TESTBED" down "$NS" 2>/dev/null
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
+defer purge_ours
 
 if dpkg-query -W -f='${Status}' shardctl 2>/dev/null | grep -q 'ok installed'; then
 	fail "package test" "a shardctl package is already installed; not touching it (dpkg --purge shardctl to run this test)"
@@ -79,7 +80,7 @@ if command -v man >/dev/null; then
 	expect_eq "man finds the installed page" "$(man -w shardctl 2>/dev/null)" /usr/share/man/man8/shardctl.8.gz
 	expect_match "the installed page renders" "$(MANPAGER=cat MANWIDTH=100 man shardctl 2>/dev/null)" "EXIT STATUS"
 else
-	echo "  note: man-db is not installed: the installed page was not looked up (SKIPPED)"
+	skip "man finds and renders the installed page" "man-db is not installed"
 fi
 expect_match "the installed completion registers" \
 	"$(bash -c 'source /usr/share/bash-completion/completions/shardctl && complete -p shardctl')" "-F _shardctl shardctl"
@@ -90,7 +91,7 @@ if command -v systemd-analyze >/dev/null; then
 	expect_eq "systemd-analyze verify the installed shardctl@eth0.service" \
 		"$(systemd-analyze verify shardctl@eth0.service 2>&1)" ""
 else
-	echo "  note: systemd-analyze is not installed: the installed unit was not verified (SKIPPED)"
+	skip "systemd-analyze verify of the installed unit" "systemd-analyze is not installed"
 fi
 
 # --- the README's demo steps with the installed binary ----------------------------

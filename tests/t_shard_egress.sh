@@ -8,8 +8,9 @@ need_root
 
 NS=sct$$e
 PROG=$(mktemp -d /tmp/sc-prog.XXXXXX)
-cleanup() { sc teardown >/dev/null 2>&1; "$TESTBED" down "$NS" 2>/dev/null; rm -rf "$PROG"; }
-trap cleanup EXIT
+defer rm -rf "$PROG"
+defer "$TESTBED" down "$NS"
+defer sc teardown
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }
 clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -c "$TOP/tests/progs/shard_egress.bpf.c" -o "$PROG/eg.o" ||
 	fail "build the test program" "clang failed"

@@ -10,32 +10,17 @@ need_root
 
 NS=sct$$sn
 TMP=$(mktemp -d /tmp/sc-softnet.XXXXXX)
-SN_PID=
-cleanup() {
-	[ -n "$SN_PID" ] && kill "$SN_PID" 2>/dev/null && wait "$SN_PID" 2>/dev/null
-	"$TESTBED" down "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
+defer bg_stop_all TERM
 
 # softnet_stat is host-wide; the command runs in the host namespace, where
 # the global net.core knobs are visible too.
 start_softnet() {
-	"$SHARDCTL" softnet "$@" >"$TMP/sn.out" 2>"$TMP/sn.err" &
-	SN_PID=$!
-	for _ in $(seq 200); do
-		grep -q "sampling" "$TMP/sn.err" && return 0
-		kill -0 "$SN_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
+	bg_start -o "$TMP/sn.out" -e "$TMP/sn.err" softnet "$SHARDCTL" softnet "$@"
+	bg_wait_line softnet err "sampling" 10
 }
-stop_softnet() {
-	kill -INT "$SN_PID"
-	wait "$SN_PID"
-	SN_RC=$?
-	SN_PID=
-}
+stop_softnet() { bg_stop softnet INT; SN_RC=$?; }
 js() { jq -r "$1" "$TMP/sn.out"; }
 
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }

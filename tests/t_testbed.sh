@@ -10,11 +10,10 @@ need_root
 NS=sct$$a
 NS_B=sct$$b
 PIDFILE=/run/shardctl-testbed/$NS.pid
-cleanup() {
-	"$TESTBED" down "$NS" >/dev/null 2>&1
-	"$TESTBED" down "$NS_B" >/dev/null 2>&1
-}
-trap cleanup EXIT
+defer "$TESTBED" down "$NS_B"
+defer "$TESTBED" down "$NS"
+defer rm -f /tmp/t_testbed.$$
+defer bg_stop_all TERM
 
 hairpin() {
 	in_ns tc filter del dev nic0 ingress 2>/dev/null
@@ -101,12 +100,11 @@ expect_eq "unverified counts are null" "$(j '[.verified,.sent,.lost]')" "[false,
 
 # Frames the kernel itself sends out of the TAP are counted, not failures.
 in_ns ip addr add 198.18.255.1/15 dev nic0
-"$MQTAP" traffic --ns "$NS" --duration 1.5 --rate 1000 -j >/tmp/t_testbed.$$ &
-TPID=$!
+bg_start -o /tmp/t_testbed.$$ -e - traffic "$MQTAP" traffic --ns "$NS" --duration 1.5 --rate 1000 -j
 sleep 0.5
 # A datagram to an unresolved neighbour makes the kernel send an ARP request.
 in_ns bash -c 'echo x >/dev/udp/198.18.0.77/9'
-wait $TPID
+bg_join traffic
 expect_eq "foreign frames (our ARP requests) exit 0" "$?" 0
 OUT=$(cat /tmp/t_testbed.$$); rm -f /tmp/t_testbed.$$
 expect_ge "foreign counted" "$(j .foreign)" 1

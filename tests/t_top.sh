@@ -10,14 +10,10 @@ need_root
 NS=sct$$top
 NS_B=sct$$topb
 TMP=$(mktemp -d /tmp/sc-top.XXXXXX)
-TOP_PID=
-cleanup() {
-	[ -n "$TOP_PID" ] && kill "$TOP_PID" 2>/dev/null && wait "$TOP_PID" 2>/dev/null
-	"$TESTBED" down "$NS" 2>/dev/null
-	"$TESTBED" down "$NS_B" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS_B"
+defer "$TESTBED" down "$NS"
+defer bg_stop_all TERM
 
 # UDP/IPv4 frame of mqtap's default 64-byte payload: 14 + 20 + 8 + 64.
 FRAME=106
@@ -31,24 +27,11 @@ hairpin() { ip netns exec "$1" tc qdisc add dev nic0 ingress &&
 # this are inside its first interval. The interval is long: stop_top ends
 # it with SIGINT, which prints the sample taken at that moment.
 start_top() {
-	: >"$TMP/top.err"
-	# nsenter execs shardctl, so $! is top itself (a backgrounded shell
-	# function would be a subshell around it).
-	nsenter --net="/var/run/netns/$NS" "$SHARDCTL" top "$@" >"$TMP/top.out" 2>"$TMP/top.err" &
-	TOP_PID=$!
-	for _ in $(seq 200); do
-		grep -q "tracing" "$TMP/top.err" && return 0
-		kill -0 "$TOP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
+	# nsenter execs shardctl, so the PID recorded is top itself.
+	bg_start -o "$TMP/top.out" -e "$TMP/top.err" top nsenter --net="/var/run/netns/$NS" "$SHARDCTL" top "$@"
+	bg_wait_line top err "tracing" 10
 }
-stop_top() {
-	kill -INT "$TOP_PID"
-	wait "$TOP_PID"
-	TOP_RC=$?
-	TOP_PID=
-}
+stop_top() { bg_stop top INT; TOP_RC=$?; }
 jt() { jq -r "$1" "$TMP/top.out"; }
 rxq() { jt ".devices[] | select(.device == \"${3:-nic0}\" and .direction == \"$1\") | .queues[] | select(.queue == $2) | .interval_packets"; }
 dev_total() { jt ".devices[] | select(.device == \"$1\" and .direction == \"$2\") | .interval_packets"; }
@@ -85,7 +68,7 @@ echo "frames per rx queue, hairpinned back out"
 ids=
 if start_top nic0 --interval 120 --count 1 -j; then
 	pass "top attaches"
-	ids=$(top_prog_ids "$TOP_PID")
+	ids=$(top_prog_ids "$(bg_pid top)")
 	expect_eq "top holds its two tracepoint programs" \
 		"$(for id in $ids; do bpftool prog show id "$id"; done | grep -c ' name qtop_')" 2
 	for q in 0 1 2 3; do

@@ -9,9 +9,10 @@ need_root
 
 NS=scv$$
 TMP=$(mktemp -d /tmp/sc-vg.XXXXXX)
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
+defer sc teardown
 PLAIN=$TOP/build/shardctl
-cleanup() { sc teardown >/dev/null 2>&1; "$TESTBED" down "$NS" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
 command -v valgrind >/dev/null || { fail "valgrind" "not installed (make deps)"; exit 1; }
 [ -x "$PLAIN" ] || { fail "the normal build" "$PLAIN missing (make all)"; exit 1; }
 "$TESTBED" up "$NS" --queues 4 || { fail "testbed up" "could not build the testbed"; exit 1; }

@@ -11,45 +11,37 @@ need_root
 
 NS=scw$$a
 TMP=$(mktemp -d)
-WATCH_PID=
+defer rm -rf "$TMP"
+defer "$TESTBED" down "$NS"
+defer sc teardown --force
+defer bg_stop_all KILL
+# stop_watch [SIGNAL]: stop the running watch (TERM), its exit status in WATCH_RC.
 stop_watch() {
-	[ -n "$WATCH_PID" ] || return 0
-	kill -"${1:-TERM}" "$WATCH_PID" 2>/dev/null
-	wait "$WATCH_PID" 2>/dev/null
+	[ -n "$(bg_pid watch)" ] || return 0
+	bg_stop watch "${1:-TERM}"
 	WATCH_RC=$?
-	WATCH_PID=
 }
-cleanup() {
-	stop_watch KILL
-	sc teardown --force >/dev/null 2>&1
-	"$TESTBED" down "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 "$TESTBED" up "$NS" --queues 6 || { fail "testbed up" "could not build the testbed"; exit 1; }
 "$MQTAP" queues --ns "$NS" --active 4 || { fail "testbed: 4 of 6 queues active" "mqtap queues"; exit 1; }
 
 jq_status() { sc status nic0 -j | jq -r ".[0] | $1"; }
 # start_watch ARGS...: shardctl watch -j in $NS, actions in $TMP/watch.json, log in $TMP/watch.err
 start_watch() {
-	: >"$TMP/watch.json"
-	# nsenter execs shardctl, so $! is the watch itself (a function would add a subshell).
-	nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch -j "$@" >"$TMP/watch.json" 2>"$TMP/watch.err" &
-	WATCH_PID=$!
+	# nsenter execs shardctl, so the PID recorded is the watch itself.
+	bg_start -o "$TMP/watch.json" -e "$TMP/watch.err" watch \
+		nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch -j "$@"
 }
 # wait_action N ACTION [SECONDS]: until the watch has printed N lines, the last being ACTION
 wait_action() {
-	local n=$1 what=$2 deadline=$((SECONDS + ${3:-5}))
-	while [ $SECONDS -lt $deadline ]; do
-		if [ "$(wc -l <"$TMP/watch.json")" -ge "$n" ] &&
-			[ "$(sed -n "${n}p" "$TMP/watch.json" | jq -r .action)" == "$what" ]; then
-			LAST=$(sed -n "${n}p" "$TMP/watch.json")
-			return 0
-		fi
-		sleep 0.1
-	done
+	bg_poll watch "${3:-5}" nth_action "$1" "$2" && return 0
 	LAST=$(tail -1 "$TMP/watch.json")
 	return 1
+}
+# nth_action N ACTION: line N of the watch's output is ACTION (it is then LAST).
+nth_action() {
+	[ "$(wc -l <"$TMP/watch.json")" -ge "$1" ] &&
+		[ "$(sed -n "${1}p" "$TMP/watch.json" | jq -r .action)" == "$2" ] &&
+		LAST=$(sed -n "${1}p" "$TMP/watch.json")
 }
 expect_action() {
 	if wait_action "$2" "$3" "${4:-5}"; then pass "$1"; else
@@ -74,11 +66,10 @@ expect_match "the plan keeps the old shards" "$OUT" "keep veth pair nic0-s3/nic0
 expect_match "the plan creates shards 4 and 5" "$OUT" "create veth pair nic0-s5/nic0-r5"
 expect_eq "dry run: still 4 shards" "$(jq_status .nr_shards)" 4
 # Under traffic on the queues that exist before and after.
-"$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 2 --rate 4000 -j >"$TMP/t.json" &
-tp=$!
+bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 2 --rate 4000 -j
 sleep 0.5
 expect_rc "setup re-run follows the NIC (4 -> 6)" 0 sc setup nic0 -j
-wait $tp
+bg_join traffic
 expect_eq "re-run: 6 shards" "$(jq -r .nr_shards <<<"$OUT")" 6
 expect_eq "re-run: previous says 4 rx queues / 4 shards" \
 	"$(jq -c .previous <<<"$OUT")" '{"rx_queues":4,"nr_shards":4}'
@@ -94,11 +85,10 @@ expect_eq "complete again" "$(jq_status .complete)" true
 "$MQTAP" queues --ns "$NS" --active 2
 expect_match "status names the shards without a queue" "$(jq_status .problem)" \
 	"shards 2-5 have no rx queue"
-"$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 2 --rate 4000 -j >"$TMP/t.json" &
-tp=$!
+bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 2 --rate 4000 -j
 sleep 0.5
 expect_rc "setup re-run follows the NIC (6 -> 2)" 0 sc setup nic0
-wait $tp
+bg_join traffic
 expect_match "the re-run says what it followed" "$OUT" "followed the NIC: 6 rx queues / 6 shards -> 2 rx queues / 2 shards"
 expect_eq "shrink under traffic: every frame on queues 0-1 came back" \
 	"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
@@ -137,14 +127,14 @@ expect_action "watch sets nic0 up" 1 setup
 expect_eq "... 4 shards" "$(jq -r .shards <<<"$LAST")" 4
 expect_eq "status agrees" "$(jq_status '[.nr_shards, .complete] | @tsv')" "$(printf '4\ttrue')"
 CLAIM=/run/shardctl/watch-$(jq_status .netns_cookie)-nic0.lock
-expect_eq "the watch holds its claim file, with its pid" "$(cat "$CLAIM" 2>&1)" "$WATCH_PID"
+expect_eq "the watch holds its claim file, with its pid" "$(cat "$CLAIM" 2>&1)" "$(bg_pid watch)"
 expect_rc "a second watch of nic0 is refused" 1 timeout 5 nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch nic0
-expect_match "... naming the pid that holds it" "$ERR" "nic0: already watched by another shardctl watch \(pid $WATCH_PID\)"
+expect_match "... naming the pid that holds it" "$ERR" "nic0: already watched by another shardctl watch \(pid $(bg_pid watch)\)"
 expect_rc "status works beside the watch" 0 sc status nic0
 expect_rc "remap works beside the watch" 0 sc remap nic0 0 1
 expect_rc "remap back" 0 sc remap nic0 0 0
 expect_rc "teardown by hand is refused while watched" 1 sc teardown nic0
-expect_match "... saying why and what to do" "$ERR" "kept by shardctl watch \(pid $WATCH_PID\), which would set it up again; stop the watch first"
+expect_match "... saying why and what to do" "$ERR" "kept by shardctl watch \(pid $(bg_pid watch)\), which would set it up again; stop the watch first"
 expect_eq "... and changes nothing" "$(jq_status .complete)" true
 n=$(lines)
 expect_rc "teardown --force tears down anyway" 0 sc teardown nic0 --force
@@ -153,12 +143,11 @@ expect_action "... and the watch sets it up again" $((n + 1)) setup
 # --- watch: the NIC changes under it ------------------------------------------
 verify_begin
 n=$(lines)
-"$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 3 --rate 4000 -j >"$TMP/t.json" &
-tp=$!
+bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 3 --rate 4000 -j
 sleep 0.5
 "$MQTAP" queues --ns "$NS" --active 6
 expect_action "the watch follows a grow to 6 queues" $((n + 1)) followed 3
-wait $tp
+bg_join traffic
 expect_eq "... 4 -> 6 shards" "$(jq -r '[.was_shards, .shards] | @tsv' <<<"$LAST")" "$(printf '4\t6')"
 ms=$(jq -r '.since_change_ms | floor' <<<"$LAST")
 expect_ge "... within 2 s of the change (took ${ms} ms)" $((2000 - ms)) 0
@@ -169,12 +158,11 @@ OUT=$("$MQTAP" traffic --ns "$NS" --count 100 -j)
 expect_eq "all 6 queues come back after the watch followed" "$(jq -r .received <<<"$OUT")" 600
 
 n=$(lines)
-"$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 3 --rate 4000 -j >"$TMP/t.json" &
-tp=$!
+bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 3 --rate 4000 -j
 sleep 0.5
 "$MQTAP" queues --ns "$NS" --active 2
 expect_action "the watch follows a shrink to 2 queues" $((n + 1)) followed 3
-wait $tp
+bg_join traffic
 expect_eq "... losing no frame on queues 0-1" \
 	"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
 	"$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
@@ -233,12 +221,8 @@ expect_eq "... nothing is set up any more" "$(sc status nic0 -j | jq length)" 0
 expect_eq "... and the claim file is gone" "$(ls "$CLAIM" 2>/dev/null)" ""
 
 # Human log: one sentence per action on stderr.
-start_watch_human() {
-	nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch nic0 >"$TMP/watch.out" 2>"$TMP/watch.err" &
-	WATCH_PID=$!
-}
-start_watch_human
-for _ in $(seq 50); do grep -q "set up" "$TMP/watch.err" && break; sleep 0.1; done
+bg_start -o "$TMP/watch.out" -e "$TMP/watch.err" watch nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch nic0
+bg_wait_line watch err "set up" 5
 stop_watch
 expect_match "human log: one line per action" "$(cat "$TMP/watch.err")" \
 	"^shardctl watch: nic0: set up 4 shards for 4 rx queues \([0-9]+ ms\)$"

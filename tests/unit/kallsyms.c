@@ -2,7 +2,8 @@
 /*
  * Unit tests for dataplane/kernel/kallsyms.c (parsing, lookup, formatting) and the
  * stack classifier of dataplane/observe/contention.c, on text and stacks made up
- * here. PASS/FAIL lines go to $RESULTS (tests/lib.sh's format).
+ * here. PASS/FAIL lines go to $RESULTS (tests/lib.sh's format, through
+ * tests/unit/check.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,24 +13,7 @@
 
 #include "dataplane/observe/contention.h"
 #include "dataplane/kernel/kallsyms.h"
-
-static FILE *results;
-static int failures;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(results, "%s kallsyms: %s", ok ? "PASS" : "FAIL", name);
-	if (!ok) {
-		fputs(": ", results);
-		va_start(ap, fmt);
-		vfprintf(results, fmt, ap);
-		va_end(ap);
-		failures++;
-	}
-	fputc('\n', results);
-}
+#include "tests/unit/check.h"
 
 static const char text[] =
 	"ffffffff81000000 T _stext\n"
@@ -124,15 +108,10 @@ static void test_classify(void)
 
 int main(void)
 {
-	const char *path = getenv("RESULTS");
-
-	results = path ? fopen(path, "a") : NULL;
-	if (!results)
-		results = stdout;
+	if (check_begin("kallsyms"))
+		return 1;
 	test_parse();
 	test_hidden();
 	test_classify();
-	if (results != stdout)
-		fclose(results);
-	return failures ? 1 : 0;
+	return check_end();
 }

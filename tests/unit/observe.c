@@ -3,7 +3,7 @@
  * The pure parts of the observability commands, without a kernel: top's
  * balance figures, softnet's rising-squeeze tracking and advice (from
  * synthetic softnet_stat files), bpfstat's histogram layout and names.
- * PASS/FAIL lines go to $RESULTS like tests/lib.sh writes them.
+ * PASS/FAIL lines go to $RESULTS like tests/lib.sh writes them (tests/unit/check.h).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -16,26 +16,7 @@
 #include "dataplane/doctor/check.h"
 #include "dataplane/observe/softnet_watch.h"
 #include "dataplane/observe/top.h"
-
-static FILE *results;
-static int failures;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	char why[512] = "";
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	fprintf(results, "%s t_unit_observe: %s%s%s\n", ok ? "PASS" : "FAIL", name,
-		ok ? "" : ": ", ok ? "" : why);
-	printf("  %s %s%s%s\n", ok ? "ok  " : "FAIL", name, ok ? "" : ": ", ok ? "" : why);
-	failures += !ok;
-}
+#include "tests/unit/check.h"
 
 static int near(double a, double b)
 {
@@ -254,16 +235,11 @@ static void test_check_judge(void)
 
 int main(void)
 {
-	const char *path = getenv("RESULTS");
-
-	results = path ? fopen(path, "a") : stderr;
-	if (!results)
+	if (check_begin("t_unit_observe"))
 		return 1;
 	test_imbalance();
 	test_softnet();
 	test_bpfstat();
 	test_check_judge();
-	if (results != stderr)
-		fclose(results);
-	return failures ? 1 : 0;
+	return check_end();
 }

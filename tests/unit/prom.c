@@ -5,7 +5,7 @@
  * not check (the tests run promtool for the grammar and the lint: names,
  * escapes, values, _total on counters, HELP):
  *
- *   prom            unit tests; PASS/FAIL lines into $RESULTS
+ *   prom            unit tests; PASS/FAIL lines into $RESULTS (tests/unit/check.h)
  *   prom --check F  check file F ("-" = stdin); exit 0 valid, 1 invalid
  *
  * What promtool 2.42 lets pass and this rejects: timestamps (the textfile
@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "dataplane/observe/prom.h"
+#include "tests/unit/check.h"
 
 #define MAX_FAMILIES 256
 #define MAX_SERIES 8192
@@ -271,15 +272,9 @@ static int check_file(const char *path)
 
 /* ---- unit tests ---------------------------------------------------------- */
 
-static FILE *results;
-static int failures;
-
 static void report(int ok, const char *name, const char *why)
 {
-	fprintf(results, "%s t_unit_prom: %s%s%s\n", ok ? "PASS" : "FAIL", name, ok ? "" : ": ",
-		ok ? "" : why);
-	printf("  %s %s%s%s\n", ok ? "ok  " : "FAIL", name, ok ? "" : ": ", ok ? "" : why);
-	failures += !ok;
+	check_report(ok, name, why);
 }
 
 /* Run @fn writing into memory, return what it wrote. */
@@ -349,7 +344,6 @@ static void expect_check(const char *name, const char *text, int want_valid)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("RESULTS");
 	char *out;
 	int rc;
 
@@ -359,8 +353,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: prom [--check FILE]\n");
 		return 2;
 	}
-	results = path ? fopen(path, "a") : stderr;
-	if (!results)
+	if (check_begin("t_unit_prom"))
 		return 1;
 
 	out = capture(w_escapes, &rc);
@@ -400,7 +393,5 @@ int main(int argc, char **argv)
 	expect_check("checker: negative counter", "# TYPE a_total counter\na_total -1\n", 0);
 	expect_check("checker: valid file", "# HELP a_total h\n# TYPE a_total counter\n"
 					    "a_total{x=\"1\",y=\"\\\"\"} 3\na_total 4\n", 1);
-	if (results != stderr)
-		fclose(results);
-	return failures ? 1 : 0;
+	return check_end();
 }
