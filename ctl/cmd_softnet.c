@@ -139,62 +139,54 @@ static void print_json(const struct ctl_common *common, const struct sc_softnet_
  * softnet_stat is a counter since boot, so only counters are exported: the
  * rates are what PromQL's rate() computes from them, over any window.
  */
-enum prom_field { P_PROCESSED, P_DROPPED, P_SQUEEZE, P_RPS, P_FLOWLIM, P_BACKLOG, P_RISING };
 
+static uint64_t c_processed(const struct sc_softnet_rate *c) { return c->now.processed; }
+static uint64_t c_dropped(const struct sc_softnet_rate *c) { return c->now.dropped; }
+static uint64_t c_squeeze(const struct sc_softnet_rate *c) { return c->now.time_squeeze; }
+static uint64_t c_rps(const struct sc_softnet_rate *c) { return c->now.received_rps; }
+static uint64_t c_flowlim(const struct sc_softnet_rate *c) { return c->now.flow_limit; }
+static uint64_t c_backlog(const struct sc_softnet_rate *c) { return c->now.backlog_len; }
+static double c_rising(const struct sc_softnet_rate *c) { return c->squeeze_rising; }
+
+/* Families as tables of getters, as status and top have them. */
 static const struct {
 	const char *name, *type, *help;
-} prom_families[] = {
-	[P_PROCESSED] = { "shardctl_softnet_processed_total", "counter",
-			  "Frames processed by the receive softirq (softnet_stat col 1, 32-bit, wraps)." },
-	[P_DROPPED] = { "shardctl_softnet_dropped_total", "counter",
-			"Frames dropped because the backlog passed netdev_max_backlog (col 2)." },
-	[P_SQUEEZE] = { "shardctl_softnet_time_squeeze_total", "counter",
-			"Times net_rx_action ran out of budget with work left (col 3)." },
-	[P_RPS] = { "shardctl_softnet_received_rps_total", "counter",
-		    "Frames steered to this CPU by RPS (col 10)." },
-	[P_FLOWLIM] = { "shardctl_softnet_flow_limit_total", "counter",
-			"Frames dropped by the flow limit (col 11)." },
-	[P_BACKLOG] = { "shardctl_softnet_backlog_packets", "gauge",
-			"Frames in this CPU's backlog queue now (col 12)." },
-	[P_RISING] = { "shardctl_softnet_squeeze_rising", "gauge",
-		       "1 when time_squeeze rose in 2 or more intervals in a row." },
+	uint64_t (*count)(const struct sc_softnet_rate *);	/* exact integers */
+	double (*value)(const struct sc_softnet_rate *);	/* or a flag */
+} cpu_metrics[] = {
+	{ "shardctl_softnet_processed_total", "counter",
+	  "Frames processed by the receive softirq (softnet_stat col 1, 32-bit, wraps).",
+	  .count = c_processed },
+	{ "shardctl_softnet_dropped_total", "counter",
+	  "Frames dropped because the backlog passed netdev_max_backlog (col 2).", .count = c_dropped },
+	{ "shardctl_softnet_time_squeeze_total", "counter",
+	  "Times net_rx_action ran out of budget with work left (col 3).", .count = c_squeeze },
+	{ "shardctl_softnet_received_rps_total", "counter",
+	  "Frames steered to this CPU by RPS (col 10).", .count = c_rps },
+	{ "shardctl_softnet_flow_limit_total", "counter",
+	  "Frames dropped by the flow limit (col 11).", .count = c_flowlim },
+	{ "shardctl_softnet_backlog_packets", "gauge",
+	  "Frames in this CPU's backlog queue now (col 12).", .count = c_backlog },
+	{ "shardctl_softnet_squeeze_rising", "gauge",
+	  "1 when time_squeeze rose in 2 or more intervals in a row.", .value = c_rising },
 };
 
-static int prom_cpu_family(const struct sc_softnet_report *r, enum prom_field f)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int prom_cpu_family(const struct sc_softnet_report *r, size_t f)
 {
-	int err = sc_prom_header(stdout, prom_families[f].name, prom_families[f].type,
-				 prom_families[f].help);
+	int err = sc_prom_header(stdout, cpu_metrics[f].name, cpu_metrics[f].type,
+				 cpu_metrics[f].help);
 
 	for (unsigned int i = 0; i < r->nr_cpus && !err; i++) {
 		const struct sc_softnet_rate *c = &r->cpus[i];
-		const char *n = prom_families[f].name;
 		char cpu[16];
 
 		snprintf(cpu, sizeof(cpu), "%u", c->cpu);
 		const struct sc_prom_label l[] = { { "cpu", cpu } };
-		switch (f) {
-		case P_PROCESSED:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.processed);
-			break;
-		case P_DROPPED:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.dropped);
-			break;
-		case P_SQUEEZE:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.time_squeeze);
-			break;
-		case P_RPS:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.received_rps);
-			break;
-		case P_FLOWLIM:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.flow_limit);
-			break;
-		case P_BACKLOG:
-			err = sc_prom_u64(stdout, n, l, 1, c->now.backlog_len);
-			break;
-		case P_RISING:
-			err = sc_prom_sample(stdout, n, l, 1, c->squeeze_rising);
-			break;
-		}
+		err = cpu_metrics[f].count ?
+			      sc_prom_u64(stdout, cpu_metrics[f].name, l, 1, cpu_metrics[f].count(c)) :
+			      sc_prom_sample(stdout, cpu_metrics[f].name, l, 1, cpu_metrics[f].value(c));
 	}
 	return err;
 }
@@ -210,7 +202,7 @@ static int print_prom(const struct sc_softnet_report *r, const struct sc_netcore
 {
 	int err = 0;
 
-	for (int f = P_PROCESSED; f <= P_RISING && !err; f++)
+	for (size_t f = 0; f < ARRAY_SIZE(cpu_metrics) && !err; f++)
 		err = prom_cpu_family(r, f);
 	if (!err && nc->known) {
 		err = prom_gauge("shardctl_netdev_budget_packets",
@@ -229,37 +221,47 @@ static int print_prom(const struct sc_softnet_report *r, const struct sc_netcore
 	return err;
 }
 
-static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
-{
-	struct sc_softnet_advice adv[MAX_ADVICE];
+struct softnet_loop {
 	struct sc_softnet_watch *w;
-	struct sc_softnet_report r;
 	struct sc_netcore nc;
+	const struct softnet_args *a;
+	const struct ctl_common *c;
+};
+
+static int softnet_sample(void *priv, bool last)
+{
+	const struct softnet_loop *l = priv;
+	struct sc_softnet_advice adv[MAX_ADVICE];
+	struct sc_softnet_report r;
 	int rc = EXIT_OK, nadv;
 
-	if (sc_netcore_read(&nc) || sc_softnet_watch_open(NULL, &w))
+	if (sc_softnet_watch_sample(l->w, &r))
+		return ctl_fail("softnet");
+	nadv = sc_softnet_advise(&r, &l->nc, adv, MAX_ADVICE);
+	if (l->a->prometheus) {
+		if (last && print_prom(&r, &l->nc))
+			rc = ctl_fail("softnet");
+	} else if (l->c->json) {
+		print_json(l->c, &r, &l->nc, adv, nadv);
+	} else {
+		print_table(&r, &l->nc, adv, nadv);
+	}
+	sc_softnet_report_free(&r);
+	return rc;
+}
+
+static int run_loop(const struct softnet_args *a, const struct ctl_common *c)
+{
+	struct softnet_loop l = { .a = a, .c = c };
+	int rc;
+
+	if (sc_netcore_read(&l.nc) || sc_softnet_watch_open(NULL, &l.w))
 		return ctl_fail("softnet");
 	/* Scripts wait for this line: the baseline is taken. */
 	fprintf(stderr, "shardctl softnet: sampling every %g s; ^C prints the current sample and stops\n",
 		a->interval);
-	for (unsigned long i = 0; !ctl_stop && (!a->count || i < a->count); i++) {
-		ctl_nap(a->interval);
-		if (sc_softnet_watch_sample(w, &r)) {
-			rc = ctl_fail("softnet");
-			break;
-		}
-		nadv = sc_softnet_advise(&r, &nc, adv, MAX_ADVICE);
-		if (a->prometheus) {
-			if ((ctl_stop || i + 1 == a->count) && print_prom(&r, &nc))
-				rc = ctl_fail("softnet");
-		} else if (c->json) {
-			print_json(c, &r, &nc, adv, nadv);
-		} else {
-			print_table(&r, &nc, adv, nadv);
-		}
-		sc_softnet_report_free(&r);
-	}
-	sc_softnet_watch_close(w);
+	rc = ctl_sample_loop(a->interval, a->count, softnet_sample, &l);
+	sc_softnet_watch_close(l.w);
 	return rc;
 }
 

@@ -210,81 +210,82 @@ static const char *group_name(const struct sc_top_report *r, uint32_t ifindex)
 	return "?";
 }
 
-/* One family: every queue of every device. */
-static int prom_queues(const struct sc_top_report *r, const char *name, const char *type,
-		       const char *help, int field)
-{
-	int err = sc_prom_header(stdout, name, type, help);
+/*
+ * Prometheus families as tables of getters, as status has them: one family
+ * at a time, every queue (or device) of the report under it.
+ */
+static uint64_t q_packets(const struct sc_top_queue *q) { return q->packets; }
+static uint64_t q_bytes(const struct sc_top_queue *q) { return q->bytes; }
+static double q_pps(const struct sc_top_queue *q) { return q->pps; }
+/* Prometheus' base unit is the byte: bits are for display. */
+static double q_bytes_ps(const struct sc_top_queue *q) { return q->bps / 8; }
+static double g_max_mean(const struct sc_top_group *g) { return g->max_mean; }
+static double g_cv(const struct sc_top_group *g) { return g->cv; }
 
-	for (unsigned int i = 0; i < r->nr_queues && !err; i++) {
-		const struct sc_top_queue *q = &r->queues[i];
-		char qb[16];
+static const struct {
+	const char *name, *type, *help;
+	uint64_t (*count)(const struct sc_top_queue *);	/* counters: exact integers */
+	double (*rate)(const struct sc_top_queue *);	/* or gauges */
+} queue_metrics[] = {
+	{ "shardctl_queue_packets_total", "counter",
+	  "Packets per queue since shardctl top attached (tracepoints).", .count = q_packets },
+	{ "shardctl_queue_bytes_total", "counter",
+	  "Bytes per queue from the Ethernet header on, since shardctl top attached.",
+	  .count = q_bytes },
+	{ "shardctl_queue_packets_per_second", "gauge",
+	  "Packets per second per queue over the last interval.", .rate = q_pps },
+	{ "shardctl_queue_bytes_per_second", "gauge",
+	  "Bytes per second per queue over the last interval.", .rate = q_bytes_ps },
+};
 
-		if (q->queue == SC_TOP_QUEUE_UNRECORDED)
-			snprintf(qb, sizeof(qb), "none");
-		else
-			snprintf(qb, sizeof(qb), "%d", q->queue);
-		const struct sc_prom_label l[] = { { "device", group_name(r, q->ifindex) },
-						   { "direction", sc_top_dir_name(q->dir) },
-						   { "queue", qb } };
-		switch (field) {
-		case 0:
-			err = sc_prom_u64(stdout, name, l, 3, q->packets);
-			break;
-		case 1:
-			err = sc_prom_u64(stdout, name, l, 3, q->bytes);
-			break;
-		case 2:
-			err = sc_prom_sample(stdout, name, l, 3, q->pps);
-			break;
-		default:
-			/* Prometheus' base unit is the byte: bits are for display. */
-			err = sc_prom_sample(stdout, name, l, 3, q->bps / 8);
-		}
-	}
-	return err;
-}
+static const struct {
+	const char *name, *help;
+	double (*get)(const struct sc_top_group *);
+} group_metrics[] = {
+	{ "shardctl_device_queue_imbalance_ratio",
+	  "Busiest queue's packet rate over the mean of the device's queues (1 = even).", g_max_mean },
+	{ "shardctl_device_queue_variation_ratio",
+	  "Coefficient of variation of the per-queue packet rates (0 = even).", g_cv },
+};
 
-static int prom_groups(const struct sc_top_report *r, const char *name, const char *help,
-		       bool cv)
-{
-	int err = sc_prom_header(stdout, name, "gauge", help);
-
-	for (unsigned int g = 0; g < r->nr_groups && !err; g++) {
-		const struct sc_top_group *grp = &r->groups[g];
-
-		err = sc_prom_sample(stdout, name,
-				     SC_PROM_LABELS({ "device", grp->name },
-						    { "direction", sc_top_dir_name(grp->dir) }),
-				     cv ? grp->cv : grp->max_mean);
-	}
-	return err;
-}
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int print_prom(const struct sc_top_report *r)
 {
-	int err;
+	int err = 0;
 
-	err = prom_queues(r, "shardctl_queue_packets_total", "counter",
-			  "Packets per queue since shardctl top attached (tracepoints).", 0);
-	if (!err)
-		err = prom_queues(r, "shardctl_queue_bytes_total", "counter",
-				  "Bytes per queue from the Ethernet header on, since shardctl top attached.",
-				  1);
-	if (!err)
-		err = prom_queues(r, "shardctl_queue_packets_per_second", "gauge",
-				  "Packets per second per queue over the last interval.", 2);
-	if (!err)
-		err = prom_queues(r, "shardctl_queue_bytes_per_second", "gauge",
-				  "Bytes per second per queue over the last interval.", 3);
-	if (!err)
-		err = prom_groups(r, "shardctl_device_queue_imbalance_ratio",
-				  "Busiest queue's packet rate over the mean of the device's queues (1 = even).",
-				  false);
-	if (!err)
-		err = prom_groups(r, "shardctl_device_queue_variation_ratio",
-				  "Coefficient of variation of the per-queue packet rates (0 = even).",
-				  true);
+	for (size_t m = 0; m < ARRAY_SIZE(queue_metrics) && !err; m++) {
+		err = sc_prom_header(stdout, queue_metrics[m].name, queue_metrics[m].type,
+				     queue_metrics[m].help);
+		for (unsigned int i = 0; i < r->nr_queues && !err; i++) {
+			const struct sc_top_queue *q = &r->queues[i];
+			char qb[16];
+
+			if (q->queue == SC_TOP_QUEUE_UNRECORDED)
+				snprintf(qb, sizeof(qb), "none");
+			else
+				snprintf(qb, sizeof(qb), "%d", q->queue);
+			const struct sc_prom_label l[] = { { "device", group_name(r, q->ifindex) },
+							   { "direction", sc_top_dir_name(q->dir) },
+							   { "queue", qb } };
+			err = queue_metrics[m].count ?
+				      sc_prom_u64(stdout, queue_metrics[m].name, l, 3,
+						  queue_metrics[m].count(q)) :
+				      sc_prom_sample(stdout, queue_metrics[m].name, l, 3,
+						     queue_metrics[m].rate(q));
+		}
+	}
+	for (size_t m = 0; m < ARRAY_SIZE(group_metrics) && !err; m++) {
+		err = sc_prom_header(stdout, group_metrics[m].name, "gauge", group_metrics[m].help);
+		for (unsigned int g = 0; g < r->nr_groups && !err; g++) {
+			const struct sc_top_group *grp = &r->groups[g];
+
+			err = sc_prom_sample(stdout, group_metrics[m].name,
+					     SC_PROM_LABELS({ "device", grp->name },
+							    { "direction", sc_top_dir_name(grp->dir) }),
+					     group_metrics[m].get(grp));
+		}
+	}
 	if (!err)
 		err = sc_prom_header(stdout, "shardctl_top_interval_seconds", "gauge",
 				     "Length of the interval the rates cover.");
@@ -293,6 +294,33 @@ static int print_prom(const struct sc_top_report *r)
 				     r->interval_s);
 	fflush(stdout);
 	return err;
+}
+
+struct top_loop {
+	struct sc_top *t;
+	const struct top_args *a;
+	const struct ctl_common *c;
+};
+
+static int top_sample(void *priv, bool last)
+{
+	const struct top_loop *l = priv;
+	struct sc_top_report r;
+	int rc = EXIT_OK;
+
+	if (sc_top_sample(l->t, &r))
+		return ctl_fail("top");
+	if (l->a->prometheus) {
+		/* One exposition per file: only the last sample, or the one ^C cut short. */
+		if (last && print_prom(&r))
+			rc = ctl_fail("top");
+	} else if (l->c->json) {
+		print_json(l->c, &r);
+	} else {
+		print_table(&r);
+	}
+	sc_top_report_free(&r);
+	return rc;
 }
 
 static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_args *a,
@@ -312,23 +340,7 @@ static int run_loop(const uint32_t *ifindexes, unsigned int n, const struct top_
 	/* Scripts wait for this line before sending: the window is open now. */
 	fprintf(stderr, "shardctl top: tracing %u device%s; ^C prints the current sample and stops\n",
 		n, n == 1 ? "" : "s");
-	for (unsigned long i = 0; !ctl_stop && (!a->count || i < a->count); i++) {
-		ctl_nap(a->interval);
-		if (sc_top_sample(t, &r)) {
-			rc = ctl_fail("top");
-			break;
-		}
-		if (a->prometheus) {
-			/* One exposition per file: only the last sample, or the one ^C cut short. */
-			if ((ctl_stop || i + 1 == a->count) && print_prom(&r))
-				rc = ctl_fail("top");
-		} else if (c->json) {
-			print_json(c, &r);
-		} else {
-			print_table(&r);
-		}
-		sc_top_report_free(&r);
-	}
+	rc = ctl_sample_loop(a->interval, a->count, top_sample, &(struct top_loop){ t, a, c });
 out:
 	sc_top_close(t);
 	return rc;

@@ -119,6 +119,14 @@ int ctl_fail(const char *cmd);
 extern volatile sig_atomic_t ctl_stop;
 void ctl_catch_stop(void);
 void ctl_nap(double seconds);
+/*
+ * The one sampling loop (top, softnet): nap @interval, then @sample, @count
+ * times (0: until ^C). @last is set for the sample that ends the run (the
+ * count reached, or ^C), for outputs printed once (Prometheus). A non-zero
+ * return from @sample ends the loop and is returned.
+ */
+int ctl_sample_loop(double interval, unsigned long count, int (*sample)(void *priv, bool last),
+		    void *priv);
 
 /*
  * A JSON number printed with @fmt ("%.3f"): json-c would print every binary

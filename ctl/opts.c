@@ -380,3 +380,15 @@ void ctl_nap(double s)
 	while (!ctl_stop && nanosleep(&ts, &ts) && errno == EINTR)
 		;
 }
+
+int ctl_sample_loop(double interval, unsigned long count, int (*sample)(void *priv, bool last),
+		    void *priv)
+{
+	int rc = EXIT_OK;
+
+	for (unsigned long i = 0; rc == EXIT_OK && !ctl_stop && (!count || i < count); i++) {
+		ctl_nap(interval);
+		rc = sample(priv, ctl_stop || i + 1 == count);
+	}
+	return rc;
+}
