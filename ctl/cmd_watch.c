@@ -22,9 +22,9 @@ struct watch_args {
 };
 
 static const struct ctl_opt watch_opts[] = {
-	{ "interval", 0, "S", "probe queue counts and attachments every S seconds (default 1)",
+	{ "interval", 0, "S", "probe what no notice announces every S seconds (default 5)",
 	  CTL_DOUBLE, CTL_FIELD(struct watch_args, w.interval_s), .min = 0.1, .max = 3600 },
-	{ "full-interval", 0, "S", "full status check every S seconds (default 30)",
+	{ "full-interval", 0, "S", "full status check every S seconds (default 60)",
 	  CTL_DOUBLE, CTL_FIELD(struct watch_args, w.full_s), .min = 0.1, .max = 86400 },
 	{ "teardown-on-exit", 0, NULL, "remove the setups when stopped (SIGTERM, SIGINT)",
 	  CTL_FLAG, CTL_FIELD(struct watch_args, teardown) },
@@ -155,18 +155,20 @@ const struct ctl_cmd cmd_watch = {
 	.name = "watch",
 	.summary = "Keep each DEV set up as setup would, following it as it changes.",
 	.description = "Keep each DEV set up as 'shardctl setup [OPTIONS] DEV' would leave it, and\n"
-		   "re-converge within about 2 s when it changes: its active rx queue count\n"
-		   "(ethtool -L), a shard device deleted or downed, the ingress program or its\n"
-		   "pins removed, the NIC replaced by a new one of the same name. A DEV that is\n"
-		   "absent or down is waited for. Each action is one line on stderr (one JSON\n"
-		   "object per line on stdout with -j); a NIC that keeps changing is checked\n"
-		   "less often for a while, and a refused setup is retried with backoff (up to\n"
-		   "30 s). The NIC's lock is held only while something changes, so status and\n"
-		   "remap work beside a watch; teardown refuses a watched DEV unless --force\n"
-		   "(the watch would set it up again). A second watch of the same DEV is refused.\n"
-		   "SIGTERM or SIGINT stops it; with --teardown-on-exit the setups go too.\n"
-		   "Under systemd (Type=notify) it reports READY once every DEV had its first\n"
-		   "convergence, and its last action as the unit's status.",
+		   "re-converge within about 2 s of a change the kernel announces: its active rx\n"
+		   "queue count (ethtool -L), a shard device deleted or downed, the NIC replaced\n"
+		   "by a new one of the same name. What nothing announces (a TAP's queue count,\n"
+		   "the ingress program's pins removed) is seen by a probe every --interval.\n"
+		   "A DEV that is absent or down is waited for, not refused: its driver may load,\n"
+		   "or the network configuration bring it up, later. Each action is one line on\n"
+		   "stderr (one JSON object per line on stdout with -j); a NIC that keeps\n"
+		   "changing is checked less often for a while, and a refused setup is retried\n"
+		   "with backoff (up to 30 s). The NIC's lock is held only while something\n"
+		   "changes, so status and remap work beside a watch; teardown refuses a watched\n"
+		   "DEV unless --force (the watch would set it up again). A second watch of the\n"
+		   "same DEV is refused. SIGTERM or SIGINT stops it; with --teardown-on-exit the\n"
+		   "setups go too. Under systemd (Type=notify) it reports READY once every DEV\n"
+		   "had its first convergence, and its last action as the unit's status.",
 	.opts = CTL_TABLES(watch_opts, ctl_setup_opts),
 	.args = watch_pos,
 	.args_size = sizeof(struct watch_args),

@@ -93,9 +93,9 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out)
 		return sc_errf(ENOMEM, "out of memory");
 	w->o = *o;
 	if (w->o.interval_s <= 0)
-		w->o.interval_s = 1;
+		w->o.interval_s = SC_WATCH_PROBE_S;
 	if (w->o.full_s <= 0)
-		w->o.full_s = 30;
+		w->o.full_s = SC_WATCH_FULL_S;
 	w->nics = calloc(o->nr_devs, sizeof(*w->nics));
 	if (!w->nics) {
 		free(w);

@@ -89,8 +89,8 @@ verified "systemd unit (oneshot): failure, restart"
 echo "== the watch unit (Type=notify)"
 verify_begin
 W=shardctl-watch@eth0.service
-# wait_shards N: until status says N shards, complete (at most 5 s).
-wait_shards() { for _ in $(seq 50); do [ "$(J '[.complete, .nr_shards] | @tsv')" == "$(printf 'true\t%s' "$1")" ] && return; sleep 0.1; done; }
+# wait_shards N: until status says N shards, complete (at most 10 s).
+wait_shards() { for _ in $(seq 100); do [ "$(J '[.complete, .nr_shards] | @tsv')" == "$(printf 'true\t%s' "$1")" ] && return; sleep 0.1; done; }
 expect_rc "systemctl start $W returns once it is READY" 0 systemctl start "$W"
 expect_eq "... eth0 is sharded by then" "$(J '[.complete, .nr_shards] | @tsv')" "$(printf 'true\t4')"
 expect_eq "... the unit is active (running)" "$(systemctl show -p ActiveState,SubState --value "$W" | xargs)" "active running"
