@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/json_parts.h"
 #include "dataplane/doctor/check.h"
 #include "dataplane/kernel/error.h"
 
@@ -29,12 +30,11 @@ static const struct ctl_opt check_pos[] = {
 
 static const struct sc_check_opts check_defaults = { .sample_s = 2.0 };
 
-static volatile int stop;
-
-static void on_signal(int sig)
+/* The sample's wait: ^C (ctl_stop) ends it early, and the rest is reported. */
+static bool check_wait(double seconds)
 {
-	(void)sig;
-	stop = 1;
+	ctl_nap(seconds);
+	return !ctl_stop;
 }
 
 static void on_sampling(void)
@@ -91,14 +91,8 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 		json_object_object_add(o, "root", NULL);
 	}
 	a = json_object_new_array();
-	for (int i = 0; i < f->nr_rates && i < SC_CHECK_MAX_RATES; i++) {
-		e = json_object_new_object();
-		sc_qdisc_handle_str(f->rates[i].handle, h, sizeof(h));
-		json_object_object_add(e, "kind", json_object_new_string(f->rates[i].kind));
-		json_object_object_add(e, "handle", json_object_new_string(h));
-		json_object_object_add(e, "rate_bps", json_object_new_uint64(f->rates[i].rate * 8));
-		json_object_array_add(a, e);
-	}
+	for (int i = 0; i < f->nr_rates && i < SC_CHECK_MAX_RATES; i++)
+		json_object_array_add(a, ctl_json_rate_limit(&f->rates[i]));
 	json_object_object_add(o, "rate_limits", a);
 	a = json_object_new_array();
 	for (unsigned int i = 0; i < f->nr_path; i++) {
@@ -119,10 +113,7 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 	if (f->sampled) {
 		e = json_object_new_object();
 		json_object_object_add(e, "seconds", json_object_new_double(f->sample_s));
-		json_object_object_add(e, "processed", json_object_new_uint64(f->softnet.processed));
-		json_object_object_add(e, "dropped", json_object_new_uint64(f->softnet.dropped));
-		json_object_object_add(e, "time_squeeze",
-				       json_object_new_uint64(f->softnet.time_squeeze));
+		ctl_json_softnet_counts(e, &f->softnet);
 		json_object_object_add(e, "rx_frames", json_object_new_uint64(f->rx_frames));
 		json_object_object_add(e, "rx_unrecorded", json_object_new_uint64(f->rx_unrecorded));
 		json_object_object_add(e, "rx_busiest_queue",
@@ -151,15 +142,13 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 
 static int check_run(const struct ctl_common *c, void *args)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct sc_check_opts *o = args;
 	struct sc_check_report *r;
 	int rc;
 
-	o->stop = &stop;
+	o->wait = check_wait;
 	o->on_sampling = on_sampling;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ctl_catch_stop();
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ctl_err(EXIT_FAIL, "check", "out of memory");

@@ -42,8 +42,10 @@ static int contention_run(const struct ctl_common *c, void *args)
 	struct sc_contention_report r;
 	int err;
 
-	o->progress = cv_progress;
+	o->wait = cv_wait;
 	o->priv = (void *)o->dev;
+	/* ^C ends the window early; what was measured until then is reported. */
+	ctl_catch_stop();
 	err = sc_contention_measure(o, &r);
 	cv_progress_done();
 	if (err)
@@ -66,7 +68,8 @@ const struct ctl_cmd cmd_contention = {
 		"locks. lock:contention_begin/end add wait totals where the kernel has\n"
 		"them; they see queued waiters only (3+ CPUs on one lock with native\n"
 		"spinlocks, 2+ with paravirt ones). DEV's qdisc counters,\n"
-		"/proc/net/softnet_stat and DEV's tx counters are deltas over the window.",
+		"/proc/net/softnet_stat and DEV's tx counters are deltas over the window.\n"
+		"^C ends the window early; the report covers what was measured.",
 	.opts = CTL_TABLES(ctl_measure_opts, contention_opts),
 	.args = contention_pos,
 	.args_size = sizeof(struct sc_contention_opts),

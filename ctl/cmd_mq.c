@@ -11,6 +11,7 @@
 
 #include "ctl/contention_view.h"
 #include "ctl/ctl.h"
+#include "ctl/json_parts.h"
 #include "dataplane/observe/contention.h"
 #include "dataplane/kernel/error.h"
 #include "dataplane/mq/mq.h"
@@ -88,7 +89,7 @@ static int measure(const struct mq_args *a, const char *label, struct sc_content
 	int err;
 
 	o.top = SC_CONT_DEFAULT_TOP;
-	o.progress = cv_progress;
+	o.wait = cv_wait;
 	o.priv = (void *)label;
 	err = sc_contention_measure(&o, r);
 	cv_progress_done();
@@ -111,16 +112,8 @@ static json_object *swap_json(const char *dev, const struct sc_mq_result *m)
 			       json_object_new_string(m->child_kind) : NULL);
 	json_object_object_add(o, "state", json_object_new_string(m->state_path));
 	json_object_object_add(o, "lost_filters", json_object_new_int((int)m->lost_filters));
-	for (int i = 0; i < m->nr_rates; i++) {
-		json_object *r = json_object_new_object();
-
-		sc_qdisc_handle_str(m->rates[i].handle, h, sizeof(h));
-		json_object_object_add(r, "kind", json_object_new_string(m->rates[i].kind));
-		json_object_object_add(r, "handle", json_object_new_string(h));
-		json_object_object_add(r, "rate_bps", json_object_new_uint64(m->rates[i].rate * 8));
-		json_object_object_add(r, "ceil_bps", json_object_new_uint64(m->rates[i].ceil * 8));
-		json_object_array_add(rates, r);
-	}
+	for (int i = 0; i < m->nr_rates; i++)
+		json_object_array_add(rates, ctl_json_rate_limit(&m->rates[i]));
 	json_object_object_add(o, "lost_rate_limits", rates);
 	return o;
 }
@@ -153,8 +146,15 @@ static int do_swap(const struct ctl_common *c, const struct mq_args *a, const ch
 	if (sc_qdisc_mq_install(dev, a->child, SC_MQ_CHECK | (a->force ? SC_MQ_FORCE : 0), &m))
 		return ctl_fail("mq");
 	free(m.rates);
+	/* ^C ends a window early: before the swap it also cancels the swap. */
+	ctl_catch_stop();
 	if (measure(a, "before", &before))
 		return ctl_fail("mq");
+	if (ctl_stop) {
+		sc_contention_report_free(&before);
+		return ctl_err(EXIT_FAIL, "mq", "%s: interrupted during the first measurement; "
+			       "nothing was changed", dev);
+	}
 	if (sc_qdisc_mq_install(dev, a->child, a->force ? SC_MQ_FORCE : 0, &m)) {
 		sc_contention_report_free(&before);
 		return ctl_fail("mq");
@@ -211,7 +211,9 @@ const struct ctl_cmd cmd_mq = {
 		"again over the same duration and prints both with their ratio. The old\n"
 		"tree (root, classes, filters) is saved under /run/shardctl; --revert puts\n"
 		"it back. Refuses single-queue devices, an mq root, and, without --force,\n"
-		"device-wide rate limits (htb classes, tbf) that mq would lose.",
+		"device-wide rate limits (htb classes, tbf) that mq would lose. ^C during\n"
+		"the first window changes nothing; during the second it ends that window\n"
+		"early (mq stays installed).",
 	.opts = CTL_TABLES(ctl_measure_opts, mq_opts),
 	.args = mq_pos,
 	.args_size = sizeof(struct mq_args),

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "ctl/json_parts.h"
 #include "dataplane/kernel/error.h"
 #include "dataplane/observe/prom.h"
 #include "dataplane/observe/softnet_watch.h"
@@ -71,9 +72,7 @@ static json_object *json_cpu(const struct sc_softnet_rate *c)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "cpu", json_object_new_int((int)c->cpu));
-	json_object_object_add(o, "processed", json_object_new_uint64(c->delta.processed));
-	json_object_object_add(o, "dropped", json_object_new_uint64(c->delta.dropped));
-	json_object_object_add(o, "time_squeeze", json_object_new_uint64(c->delta.time_squeeze));
+	ctl_json_softnet_counts(o, &c->delta);
 	json_object_object_add(o, "received_rps", json_object_new_uint64(c->delta.received_rps));
 	json_object_object_add(o, "flow_limit", json_object_new_uint64(c->delta.flow_limit));
 	json_object_object_add(o, "backlog_len", json_object_new_uint64(c->delta.backlog_len));
@@ -139,7 +138,6 @@ static void print_json(const struct ctl_common *common, const struct sc_softnet_
  * softnet_stat is a counter since boot, so only counters are exported: the
  * rates are what PromQL's rate() computes from them, over any window.
  */
-
 static uint64_t c_processed(const struct sc_softnet_rate *c) { return c->now.processed; }
 static uint64_t c_dropped(const struct sc_softnet_rate *c) { return c->now.dropped; }
 static uint64_t c_squeeze(const struct sc_softnet_rate *c) { return c->now.time_squeeze; }

@@ -5,18 +5,26 @@
 
 #include "ctl/contention_view.h"
 #include "ctl/ctl.h"
+#include "ctl/json_parts.h"
 
 #define MAX_FRAMES_SHOWN 16
 
 static bool progress_shown;
 
-void cv_progress(void *priv, double elapsed_s, double total_s)
+bool cv_wait(void *priv, double elapsed_s, double total_s)
 {
-	if (!isatty(STDERR_FILENO))
-		return;
-	fprintf(stderr, "\rmeasuring %s: %4.1f / %.1f s ", (const char *)priv, elapsed_s, total_s);
-	fflush(stderr);
-	progress_shown = true;
+	double left = total_s - elapsed_s;
+
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\rmeasuring %s: %4.1f / %.1f s ", (const char *)priv,
+			left > 0 ? elapsed_s : total_s, total_s);
+		fflush(stderr);
+		progress_shown = true;
+	}
+	if (left <= 0 || ctl_stop)
+		return false;
+	ctl_nap(left < 0.25 ? left : 0.25);
+	return true;
 }
 
 void cv_progress_done(void)
@@ -24,26 +32,6 @@ void cv_progress_done(void)
 	if (progress_shown)
 		fprintf(stderr, "\r\033[K");
 	progress_shown = false;
-}
-
-static const struct sc_qdisc_info *root_of(const struct sc_contention_report *r)
-{
-	for (int i = 0; i < r->nr_qdiscs; i++)
-		if (r->qdiscs[i].root)
-			return &r->qdiscs[i];
-	return NULL;
-}
-
-static uint64_t softnet_sum(const struct sc_contention_report *r, int col)
-{
-	uint64_t s = 0;
-
-	for (unsigned int i = 0; i < r->softnet.nr_cpus; i++) {
-		const struct sc_softnet_cpu *c = &r->softnet.cpus[i];
-
-		s += col == 0 ? c->processed : col == 1 ? c->dropped : c->time_squeeze;
-	}
-	return s;
 }
 
 /* The figures compared before/after; per second where a count depends on duration. */
@@ -95,9 +83,6 @@ static const struct {
 
 static double fig_value(const struct sc_contention_report *r, enum fig f)
 {
-	const struct sc_qdisc_info *root = root_of(r);
-	double d = r->duration_s > 0 ? r->duration_s : 1;
-
 	switch (f) {
 	case FIG_HANDED_PS: return r->handed_pps;
 	case FIG_TX_PPS: return r->tx_pps;
@@ -109,13 +94,13 @@ static double fig_value(const struct sc_contention_report *r, enum fig f)
 	case FIG_CLASSIFY: return 100 * r->classify_share;
 	case FIG_BUSY: return 100 * r->busy_share;
 	case FIG_LOCK_WAIT_MS: return r->lock_wait_ns / 1e6;
-	case FIG_QDISC_PPS: return root ? root->packets / d : 0;
-	case FIG_QDISC_DROP_PS: return root ? root->drops / d : 0;
-	case FIG_QDISC_REQUEUE_PS: return root ? root->requeues / d : 0;
-	case FIG_QDISC_OVERLIMIT_PS: return root ? root->overlimits / d : 0;
-	case FIG_SOFTNET_PROC_PS: return softnet_sum(r, 0) / d;
-	case FIG_SOFTNET_DROP_PS: return softnet_sum(r, 1) / d;
-	case FIG_SOFTNET_SQUEEZE_PS: return softnet_sum(r, 2) / d;
+	case FIG_QDISC_PPS: return r->qdisc_pps;
+	case FIG_QDISC_DROP_PS: return r->qdisc_drops_ps;
+	case FIG_QDISC_REQUEUE_PS: return r->qdisc_requeues_ps;
+	case FIG_QDISC_OVERLIMIT_PS: return r->qdisc_overlimits_ps;
+	case FIG_SOFTNET_PROC_PS: return r->softnet_processed_ps;
+	case FIG_SOFTNET_DROP_PS: return r->softnet_dropped_ps;
+	case FIG_SOFTNET_SQUEEZE_PS: return r->softnet_squeeze_ps;
 	case NR_FIGS: break;
 	}
 	return 0;
@@ -200,8 +185,6 @@ static void print_sampler(const struct sc_contention_report *r)
 
 static void print_qdiscs(const struct sc_contention_report *r)
 {
-	double d = r->duration_s > 0 ? r->duration_s : 1;
-
 	printf("%-10s %-7s %-7s %12s %10s %9s %9s %9s %8s %6s\n", "QDISC", "HANDLE", "PARENT",
 	       "packets/s", "Mbit/s", "drops", "overlim", "requeues", "backlog", "qlen");
 	for (int i = 0; i < r->nr_qdiscs; i++) {
@@ -211,7 +194,8 @@ static void print_qdiscs(const struct sc_contention_report *r)
 		sc_qdisc_handle_str(q->handle, h, sizeof(h));
 		sc_qdisc_handle_str(q->parent, p, sizeof(p));
 		printf("%-10s %-7s %-7s %12.0f %10.1f %9llu %9llu %9llu %8llu %6llu\n", q->kind, h, p,
-		       q->packets / d, 8.0 * q->bytes / d / 1e6, (unsigned long long)q->drops,
+		       sc_contention_per_s(r, q->packets), 8 * sc_contention_per_s(r, q->bytes) / 1e6,
+		       (unsigned long long)q->drops,
 		       (unsigned long long)q->overlimits, (unsigned long long)q->requeues,
 		       (unsigned long long)q->backlog, (unsigned long long)q->qlen);
 	}
@@ -340,26 +324,8 @@ static json_object *qdiscs_json(const struct sc_contention_report *r)
 {
 	json_object *a = json_object_new_array();
 
-	for (int i = 0; i < r->nr_qdiscs; i++) {
-		const struct sc_qdisc_info *q = &r->qdiscs[i];
-		json_object *o = json_object_new_object();
-		char h[16], p[16];
-
-		sc_qdisc_handle_str(q->handle, h, sizeof(h));
-		sc_qdisc_handle_str(q->parent, p, sizeof(p));
-		json_object_object_add(o, "kind", json_object_new_string(q->kind));
-		json_object_object_add(o, "handle", json_object_new_string(h));
-		json_object_object_add(o, "parent", json_object_new_string(p));
-		json_object_object_add(o, "root", json_object_new_boolean(q->root));
-		json_object_object_add(o, "packets", json_object_new_uint64(q->packets));
-		json_object_object_add(o, "bytes", json_object_new_uint64(q->bytes));
-		json_object_object_add(o, "drops", json_object_new_uint64(q->drops));
-		json_object_object_add(o, "overlimits", json_object_new_uint64(q->overlimits));
-		json_object_object_add(o, "requeues", json_object_new_uint64(q->requeues));
-		json_object_object_add(o, "backlog", json_object_new_uint64(q->backlog));
-		json_object_object_add(o, "qlen", json_object_new_uint64(q->qlen));
-		json_object_array_add(a, o);
-	}
+	for (int i = 0; i < r->nr_qdiscs; i++)
+		json_object_array_add(a, ctl_json_qdisc(&r->qdiscs[i]));
 	return a;
 }
 
@@ -368,13 +334,10 @@ static json_object *softnet_json(const struct sc_contention_report *r)
 	json_object *a = json_object_new_array();
 
 	for (unsigned int i = 0; i < r->softnet.nr_cpus; i++) {
-		const struct sc_softnet_cpu *c = &r->softnet.cpus[i];
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "cpu", json_object_new_int((int)c->cpu));
-		json_object_object_add(o, "processed", json_object_new_uint64(c->processed));
-		json_object_object_add(o, "dropped", json_object_new_uint64(c->dropped));
-		json_object_object_add(o, "time_squeeze", json_object_new_uint64(c->time_squeeze));
+		json_object_object_add(o, "cpu", json_object_new_int((int)r->softnet.cpus[i].cpu));
+		ctl_json_softnet_counts(o, &r->softnet.cpus[i]);
 		json_object_array_add(a, o);
 	}
 	return a;

@@ -11,8 +11,12 @@
 
 #include "dataplane/observe/contention.h"
 
-/* Progress on stderr when it is a terminal; @priv is a label ("before"). */
-void cv_progress(void *priv, double elapsed_s, double total_s);
+/*
+ * The measurement window's wait (sc_contention_opts.wait): a progress line
+ * on stderr when it is a terminal (@priv is a label, "before"), naps of a
+ * quarter second, and ^C (ctl_stop) ends it early.
+ */
+bool cv_wait(void *priv, double elapsed_s, double total_s);
 void cv_progress_done(void);
 
 void cv_print_report(const struct sc_contention_report *r);

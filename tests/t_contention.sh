@@ -41,7 +41,15 @@ expect_rc "no device is a usage error" 2 "$SHARDCTL" contention
 expect_rc "frequency above 10000 is a usage error" 2 "$SHARDCTL" contention lo --frequency 20000
 O=$O "$CONTENDED" up "$NS" || { fail "contended testbed" "cannot build $NS"; exit 1; }
 expect_rc "unknown device fails" 1 sc contention nosuch0 -d 0.2
-expect_match "unknown device is named" "$ERR" "nosuch0: no such device"
+expect_match "unknown device is named" "$ERR" "nosuch0: no such network device"
+# ^C ends the window early: what was measured until then is reported.
+bg_start -o "$TMP/int.json" -e "$TMP/int.err" int \
+	nsenter --net="/var/run/netns/$NS" "$SHARDCTL" contention nic0 -d 20 -F 0 -j
+sleep 1.5
+bg_stop int INT
+expect_eq "^C ends the window: exit 0" "$?" 0
+expect_eq "... with the report of the shorter window" \
+	"$(jq '.duration_s < 10 and .duration_s > 0.5' "$TMP/int.json" 2>&1)" true
 
 echo "== contention: the shared htb root under two senders"
 progs_before=$(count_progs)

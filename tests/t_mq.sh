@@ -54,6 +54,16 @@ expect_match "... and says so" "$ERR" "nic0: no saved qdisc state"
 expect_rc "unknown child kind fails" 1 sc mq nic0 -d 0.2 -F 0 --child nosuchq
 expect_eq "... and the failed swap put the old tree back" "$(tree)" "$ORIG"
 expect_eq "... and left no state file" "$(state_files)" "$STATES"
+# ^C during the first measurement cancels the swap.
+bg_start -o "$TMP/int.out" -e "$TMP/int.err" int \
+	nsenter --net="/var/run/netns/$NS" "$SHARDCTL" mq nic0 -d 20 -F 0
+sleep 1.5
+bg_stop int INT
+expect_eq "^C before the swap: exit 1" "$?" 1
+expect_match "... saying nothing was changed" "$(cat "$TMP/int.err")" \
+	"nic0: interrupted during the first measurement; nothing was changed"
+expect_eq "... and the tree is as it was" "$(tree)" "$ORIG"
+expect_eq "... with no state file" "$(state_files)" "$STATES"
 
 echo "== mq: before and after under two senders"
 for attempt in 1 2 3 4; do

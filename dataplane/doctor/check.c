@@ -227,14 +227,6 @@ static void gather_queues(struct sc_nl *nl, struct sc_check_facts *f)
 
 /* ---- the sample ----------------------------------------------------------------- */
 
-static void nap(double s, volatile int *stop)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
-
-	while (!(stop && *stop) && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* Adds @b's per-CPU deltas into @a (same CPUs, both from one watch). */
 static void merge_softnet(struct sc_softnet_report *a, const struct sc_softnet_report *b)
 {
@@ -301,6 +293,7 @@ static int sample(const struct sc_check_opts *o, struct sc_check_facts *f)
 	struct sc_top_report r = { 0 };
 	struct sc_netcore nc;
 	struct sc_top *t = NULL;
+	bool more;
 	int err;
 
 	err = sc_netcore_read(&nc);
@@ -318,12 +311,12 @@ static int sample(const struct sc_check_opts *o, struct sc_check_facts *f)
 		goto out;
 	if (o->on_sampling)
 		o->on_sampling();
-	nap(o->sample_s / 2, o->stop);
+	more = o->wait && o->wait(o->sample_s / 2);
 	err = sc_softnet_watch_sample(w, &first);
 	if (err)
 		goto out;
-	if (!(o->stop && *o->stop)) {
-		nap(o->sample_s / 2, o->stop);
+	if (more) {
+		o->wait(o->sample_s / 2);	/* more: o->wait is set */
 		err = sc_softnet_watch_sample(w, &second);
 		if (err)
 			goto out;

@@ -27,7 +27,11 @@
 struct sc_check_opts {
 	const char *dev;
 	double sample_s;		/* 0: static checks only */
-	volatile int *stop;		/* set (by a signal handler) to end the sample early */
+	/*
+	 * The caller's wait (the library never sleeps on its own): sleeps up to
+	 * @seconds, returns false when the sample is to end early (^C).
+	 */
+	bool (*wait)(double seconds);
 	void (*on_sampling)(void);	/* called once the sample window is open */
 };
 

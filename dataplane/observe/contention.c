@@ -446,6 +446,40 @@ static void snap_free(struct snapshot *sn)
 	sc_softnet_free(&sn->softnet);
 }
 
+double sc_contention_per_s(const struct sc_contention_report *r, uint64_t count)
+{
+	return r->duration_s > 0 ? (double)count / r->duration_s : 0;
+}
+
+static void rates(struct sc_contention_report *r)
+{
+	uint64_t processed = 0, dropped = 0, squeeze = 0;
+
+	r->tx_pps = sc_contention_per_s(r, r->tx_packets);
+	r->tx_bps = 8 * sc_contention_per_s(r, r->tx_bytes);
+	r->tx_dropped_pps = sc_contention_per_s(r, r->tx_dropped);
+	r->handed_pps = r->tx_pps + r->tx_dropped_pps;
+	for (int i = 0; i < r->nr_qdiscs; i++) {
+		const struct sc_qdisc_info *q = &r->qdiscs[i];
+
+		if (!q->root)
+			continue;
+		r->qdisc_pps = sc_contention_per_s(r, q->packets);
+		r->qdisc_drops_ps = sc_contention_per_s(r, q->drops);
+		r->qdisc_requeues_ps = sc_contention_per_s(r, q->requeues);
+		r->qdisc_overlimits_ps = sc_contention_per_s(r, q->overlimits);
+		break;
+	}
+	for (unsigned int i = 0; i < r->softnet.nr_cpus; i++) {
+		processed += r->softnet.cpus[i].processed;
+		dropped += r->softnet.cpus[i].dropped;
+		squeeze += r->softnet.cpus[i].time_squeeze;
+	}
+	r->softnet_processed_ps = sc_contention_per_s(r, processed);
+	r->softnet_dropped_ps = sc_contention_per_s(r, dropped);
+	r->softnet_squeeze_ps = sc_contention_per_s(r, squeeze);
+}
+
 static int deltas(const struct snapshot *a, const struct snapshot *b, struct sc_contention_report *r)
 {
 	int err;
@@ -459,10 +493,7 @@ static int deltas(const struct snapshot *a, const struct snapshot *b, struct sc_
 	r->tx_packets = b->link.tx_packets - a->link.tx_packets;
 	r->tx_bytes = b->link.tx_bytes - a->link.tx_bytes;
 	r->tx_dropped = b->link.tx_dropped - a->link.tx_dropped;
-	r->tx_pps = r->duration_s > 0 ? r->tx_packets / r->duration_s : 0;
-	r->tx_bps = r->duration_s > 0 ? 8.0 * r->tx_bytes / r->duration_s : 0;
-	r->tx_dropped_pps = r->duration_s > 0 ? r->tx_dropped / r->duration_s : 0;
-	r->handed_pps = r->tx_pps + r->tx_dropped_pps;
+	rates(r);
 	return 0;
 }
 
@@ -472,22 +503,11 @@ static void set_enabled(struct sampler *s, unsigned int on)
 		__atomic_store_n(&s->skel->bss->enabled, on, __ATOMIC_SEQ_CST);
 }
 
+/* The window is as long as the caller's wait; its measured length is what the rates use. */
 static void wait_window(const struct sc_contention_opts *o, double start, double total)
 {
-	for (;;) {
-		double left = total - (now_s() - start);
-		struct timespec ts;
-
-		if (o->progress)
-			o->progress(o->priv, total - (left > 0 ? left : 0), total);
-		if (left <= 0)
-			return;
-		if (left > 0.25)
-			left = 0.25;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
-		nanosleep(&ts, NULL);
-	}
+	while (o->wait && o->wait(o->priv, now_s() - start, total))
+		;
 }
 
 /*

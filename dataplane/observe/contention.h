@@ -43,8 +43,13 @@ struct sc_contention_opts {
 	 * lock just taken, so its program runs inside the critical section.
 	 */
 	bool no_lock_events;
-	/* Called about 4 times a second from the measuring thread. */
-	void (*progress)(void *priv, double elapsed_s, double total_s);
+	/*
+	 * The caller waits out the window: the library never sleeps on its
+	 * own. Called with the seconds elapsed and the window's length, again
+	 * and again until it returns false: when the window is over, or cut
+	 * short (^C); otherwise it sleeps a little (a quarter second) first.
+	 */
+	bool (*wait)(void *priv, double elapsed_s, double total_s);
 	void *priv;
 };
 
@@ -115,11 +120,16 @@ struct sc_contention_report {
 	 * nobody reads drops all, and tx_pps alone then reads as "nothing sent".
 	 */
 	double handed_pps;
+	/* Rates over the window, computed here once: the views print, they do not divide. */
+	double qdisc_pps, qdisc_drops_ps, qdisc_requeues_ps, qdisc_overlimits_ps;	/* the root */
+	double softnet_processed_ps, softnet_dropped_ps, softnet_squeeze_ps;	/* all CPUs */
 };
 
 /* Load, attach, measure one window, detach. Needs root. */
 int sc_contention_measure(const struct sc_contention_opts *o, struct sc_contention_report *r);
 void sc_contention_report_free(struct sc_contention_report *r);
+/* @count over the window, per second (0 for an empty window): per-qdisc rows. */
+double sc_contention_per_s(const struct sc_contention_report *r, uint64_t count);
 
 /* Class bits of a stack, with the ranges the BPF program got (exposed for tests). */
 unsigned int sc_contention_classify(const uint64_t *ips, unsigned int nr, const uint64_t *lo,
