@@ -268,6 +268,42 @@ expect_rc "teardown after the channel change" 0 sc teardown eth0
 expect_snapshot "the guest is as before setup" "$BEFORE"
 expect_eq "nothing left in /run/shardctl" "$(ls -A /run/shardctl 2>/dev/null | wc -l)" 0
 
+echo "== watch repairs, on the real driver"
+verify_begin
+"$SHARDCTL" watch eth0 -j >"$TMP/w2.json" 2>"$TMP/w2.err" &
+wpid=$!
+# w2_action N: the N-th action once it is there (at most 20 s: TCG is slow).
+w2_action() { for _ in $(seq 200); do [ "$(wc -l <"$TMP/w2.json")" -ge "$1" ] && break; sleep 0.1; done; sed -n "${1}p" "$TMP/w2.json"; }
+expect_eq "watch sets eth0 up" "$(w2_action 1 | jq -r .action)" setup
+ip link del eth0-s1
+expect_match "a deleted shard device is repaired" "$(w2_action 2 | jq -r '"\(.action): \(.message)"')" \
+	"^repaired: eth0: repaired: shard 1: veth pair missing"
+ip link set eth0-r2 down
+expect_match "a downed shard device is repaired" "$(w2_action 3 | jq -r '"\(.action): \(.message)"')" \
+	"^repaired: eth0: repaired: shard 2: eth0-r2 is down"
+rm -f "$(J .pin_dir)"/*
+expect_match "removed pins are repaired (by the probe: nothing announces them)" \
+	"$(w2_action 4 | jq -r '"\(.action): \(.message)"')" "^repaired: .*no pinned state"
+# A driver reload: the NIC goes away and comes back as eth0 with a new ifindex.
+old=$(J .ifindex)
+modprobe -r virtio_net && modprobe virtio_net
+for _ in $(seq 100); do ip link show eth0 >/dev/null 2>&1 && break; sleep 0.1; done
+sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+ip link set eth0 up
+for _ in $(seq 200); do jq -e 'select(.action == "repaired" and .replaced_ifindex != null)' "$TMP/w2.json" >/dev/null 2>&1 && break; sleep 0.1; done
+LAST=$(jq -c 'select(.replaced_ifindex != null)' "$TMP/w2.json" | tail -1)
+expect_match "a reloaded driver (new ifindex, same name) is set up again" "$(jq -r .message <<<"$LAST")" \
+	"the NIC was replaced \(ifindex $old -> [0-9]+\): removed the old setup"
+expect_eq "... for the new ifindex" "$(J .ifindex)" "$(jq -r .ifindex <<<"$LAST")"
+expect_eq "... complete, with no device of the old NIC left" \
+	"$(J .complete)/$(ip -o link show | grep -c "nic=$old ")" "true/0"
+OUT=$(traffic 50); rc=$?
+expect_eq "... and frames go round through it" "$rc" 0
+kill -TERM "$wpid"; wait "$wpid"
+expect_eq "watch stops on SIGTERM with exit 0" "$?" 0
+verified "watch repairs (shard deleted or down, pins removed, NIC replaced)"
+expect_rc "teardown" 0 sc teardown eth0
+
 rm -rf "$TMP"
 echo "guest pass: $FAILS failed"
 [ "$FAILS" -eq 0 ]
