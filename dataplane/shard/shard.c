@@ -142,6 +142,15 @@ void sc_pin_dir_of(char *buf, size_t len, uint64_t cookie, int ifindex)
 	snprintf(buf, len, SC_PIN_ROOT "/%llx/%d", (unsigned long long)cookie, ifindex);
 }
 
+bool sc_shard_pinned(uint64_t cookie, int nic)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	sc_pin_dir_of(dir, sizeof(dir), cookie, nic);
+	sc_pin_path(path, sizeof(path), dir, "meta");
+	return !access(path, F_OK);
+}
+
 void sc_pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	snprintf(buf, len, "%s/%s", dir, name);

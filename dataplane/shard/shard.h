@@ -109,6 +109,12 @@ int sc_lookup_parse(const char *s, enum sc_lookup *out);
 const char *sc_attach_name(int a);
 int sc_attach_parse(const char *s, int *out);
 
+/*
+ * Whether NIC @nic's setup record is pinned (one stat): with cls_bpf the
+ * ingress program outlives its pins, so only this shows them removed.
+ */
+bool sc_shard_pinned(uint64_t cookie, int nic);
+
 /* The link group every shard device of NIC @nic (ifindex) carries. */
 uint32_t sc_shard_group(int nic);
 /*

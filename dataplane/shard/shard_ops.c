@@ -851,6 +851,32 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 static int teardown_one(struct sc_nl *nl, const struct sc_state *st);
 
 /*
+ * Whether gone NIC @nic's setup was this NIC's: its record names it, or,
+ * with the pins gone too, its devices carry this NIC's shard names.
+ */
+static bool was_this_nic(struct setup *s, int nic, const struct sc_link *links, int nlinks)
+{
+	char dir[PATH_MAX], name[IF_NAMESIZE], peer[IF_NAMESIZE];
+	struct sc_meta meta;
+
+	sc_pin_dir_of(dir, sizeof(dir), s->cookie, nic);
+	if (!sc_meta_read(dir, &meta))
+		return !strncmp(meta.nic_name, s->nic.name, IF_NAMESIZE);
+	for (int i = 0; i < nlinks; i++) {
+		unsigned int shard;
+		bool ret;
+		int owner;
+
+		if (!sc_alias_parse(links[i].alias, &owner, &shard, &ret) || owner != nic)
+			continue;
+		sc_shard_names(s->nic.name, shard, name, peer);
+		if (!strcmp(links[i].name, ret ? peer : name))
+			return true;
+	}
+	return false;
+}
+
+/*
  * The NIC was replaced (a driver reload, a re-created device): a setup
  * recorded under the same name for an ifindex that no longer exists holds
  * our shard names. Remove it before building for the new NIC.
@@ -865,15 +891,12 @@ static int remove_replaced(struct setup *s)
 		return err;
 	n = sc_list_nics(s->cookie, links, nlinks, nics, SC_MAX_RXQ);
 	for (int i = 0; i < n && !err; i++) {
-		char dir[PATH_MAX];
-		struct sc_meta meta;
 		struct sc_state st;
 
 		if (nics[i] == s->nic.ifindex || !sc_nl_link_by_index(s->nl, nics[i], &l))
 			continue;
 		sc_clear_error();
-		sc_pin_dir_of(dir, sizeof(dir), s->cookie, nics[i]);
-		if (sc_meta_read(dir, &meta) || strncmp(meta.nic_name, s->nic.name, IF_NAMESIZE))
+		if (!was_this_nic(s, nics[i], links, nlinks))
 			continue;
 		if (sc_state_read(s->nl, s->cookie, nics[i], links, nlinks, &st) > 0) {
 			err = teardown_one(s->nl, &st);

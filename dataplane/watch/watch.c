@@ -206,7 +206,7 @@ static void probe(struct sc_watch *w, struct nic *n, double now)
 	for (int i = 0; i < k; i++)
 		ours |= !strncmp(progs[i].name, "sc_in_", 6);
 	sc_clear_error();
-	if (!ours)
+	if (!ours || !sc_shard_pinned(w->cookie, l.ifindex))
 		mark(n, now, 0);
 }
 
