@@ -192,6 +192,7 @@ bench: deps
 	$(MAKE) all $(O)/bpf/shard.bpf.o
 	O=$(O) bench/run
 	O=$(O) bench/converge
+	O=$(O) bench/hold
 
 # libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
 # built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS

@@ -69,6 +69,10 @@ const struct ctl_cmd cmd_contention = {
 		"them; they see queued waiters only (3+ CPUs on one lock with native\n"
 		"spinlocks, 2+ with paravirt ones). DEV's qdisc counters,\n"
 		"/proc/net/softnet_stat and DEV's tx counters are deltas over the window.\n"
+		"From the same stacks: how long a qdisc root lock is held per frame (in a\n"
+		"qdisc's enqueue/dequeue or __qdisc_run, not spinning, not in the driver\n"
+		"transmit), its utilisation, and the ceiling 1 / hold time that one lock\n"
+		"cannot pass on any number of cores (an upper bound: see README).\n"
 		"^C ends the window early; the report covers what was measured.",
 	.opts = CTL_TABLES(ctl_measure_opts, contention_opts),
 	.args = contention_pos,

@@ -157,6 +157,14 @@ static void print_sampler(const struct sc_contention_report *r)
 	printf("  any spinlock spin    %6.2f%%\n", 100 * r->spin_share);
 	printf("  tc classify          %6.2f%%\n", 100 * r->classify_share);
 	printf("  busy                 %6.2f%%\n", 100 * r->busy_share);
+	if (r->hold_ns_per_frame > 0)
+		printf("  qdisc root lock held %.0f ns per frame (+-%.0f%%), %.0f%% busy: one lock "
+		       "carries at most ~%.0f frames/s on any number of cores\n",
+		       r->hold_ns_per_frame, 100 * r->hold_rel_err, 100 * r->lock_busy,
+		       r->ceiling_pps);
+	else
+		printf("  qdisc root lock held %.2f%% of the window (no frames through %s's root)\n",
+		       100 * r->lock_busy, r->dev);
 	printf("  %-5s %9s %11s %8s %10s %8s\n", "CPU", "samples", "qdisc-lock%", "spin%",
 	       "classify%", "busy%");
 	for (unsigned int i = 0; i < r->nr_cpus; i++) {
@@ -255,6 +263,21 @@ static json_object *counts_json(const struct sc_cont_counts *c)
 	json_object_object_add(o, "qdisc_lock", json_object_new_uint64(c->qdisc_lock));
 	json_object_object_add(o, "xmit", json_object_new_uint64(c->xmit));
 	json_object_object_add(o, "classify", json_object_new_uint64(c->classify));
+	return o;
+}
+
+static json_object *hold_json(const struct sc_contention_report *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "held_samples", json_object_new_uint64(r->held_samples));
+	json_object_object_add(o, "held_s", ctl_json_fixed(r->held_s, "%.6f"));
+	json_object_object_add(o, "lock_busy", ctl_json_fixed(r->lock_busy, "%.4f"));
+	json_object_object_add(o, "ns_per_frame", r->hold_ns_per_frame > 0 ?
+			       ctl_json_fixed(r->hold_ns_per_frame, "%.1f") : NULL);
+	json_object_object_add(o, "rel_err", ctl_json_fixed(r->hold_rel_err, "%.4f"));
+	json_object_object_add(o, "ceiling_pps", r->ceiling_pps > 0 ?
+			       ctl_json_fixed(r->ceiling_pps, "%.0f") : NULL);
 	return o;
 }
 
@@ -362,6 +385,7 @@ json_object *cv_report_json(const struct sc_contention_report *r)
 				       fig_known(r, f) ? ctl_json_fixed(fig_value(r, f), "%.4f") : NULL);
 	json_object_object_add(o, "figures", figures);
 	json_object_object_add(o, "sampler", r->sampled ? sampler_json(r) : NULL);
+	json_object_object_add(o, "hold", r->sampled ? hold_json(r) : NULL);
 	json_object_object_add(o, "lock_events", r->sampled ? lock_events_json(r) : NULL);
 	json_object_object_add(o, "qdiscs", qdiscs_json(r));
 	json_object_object_add(o, "softnet", softnet_json(r));

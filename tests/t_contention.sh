@@ -76,6 +76,15 @@ expect_ge "root qdisc counted the senders' packets" "$(jq '.qdiscs[0].packets' "
 expect_ge "tx counters moved (sent or dropped by the tap)" "$(jq '.tx.packets + .tx.dropped' "$J")" 100000
 expect_ge "softnet rows for both CPUs" "$(jq '.softnet | length' "$J")" 2
 expect_eq "lock tracepoints attached" "$(jq '.lock_events.available' "$J")" true
+# The hold time comes from the same stacks: consistency, not a speed target.
+expect_ge "hold: samples inside the htb's critical section" "$(jq '.hold.held_samples' "$J")" 10
+expect_ge "hold: a time per frame" "$(jq '.hold.ns_per_frame | floor' "$J")" 1
+expect_eq "hold: the lock is busy at most the window (within 3 sampling errors)" \
+	"$(jq '.hold.lock_busy <= 1 + 3 * .hold.rel_err' "$J")" true
+expect_eq "hold: the ceiling is at least what the root passed (within 3 sampling errors)" \
+	"$(jq '.hold.ceiling_pps * (1 + 3 * .hold.rel_err) >= .figures.qdisc_pps' "$J")" true
+expect_eq "hold: ceiling = 1 / time per frame" \
+	"$(jq '((.hold.ceiling_pps * .hold.ns_per_frame / 1e9) - 1) | fabs < 0.01' "$J")" true
 expect_eq "programs and perf events are gone afterwards" "$(count_progs)" "$progs_before"
 verified "contention (perf_event sampler, lock tracepoints)"
 
@@ -92,4 +101,6 @@ expect_ge "--frequency 0 still counts qdisc packets" "$(jq '.qdiscs[0].packets' 
 loaded 7 "$TMP/c.txt" sc contention nic0 -d 1 -t 1
 out=$(cat "$TMP/c.txt")
 expect_match "human report shows the share" "$out" "qdisc lock spin +[0-9.]+% of CPU time"
+expect_match "human report shows the hold time and the ceiling" "$out" \
+	"qdisc root lock held [0-9]+ ns per frame \(\+-[0-9]+%\), [0-9]+% busy: one lock carries at most ~[0-9]+ frames/s"
 expect_match "human report shows the qdisc table" "$out" "htb +1: +root"

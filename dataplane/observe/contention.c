@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -303,6 +304,43 @@ static unsigned int stack_depth(const uint64_t *ips)
 }
 
 /*
+ * A qdisc's enqueue or dequeue (htb_enqueue, fq_codel_dequeue, their .cold
+ * parts), built in or a module: run by the transmit path with the root
+ * lock held.
+ */
+static bool qdisc_op(const char *name)
+{
+	size_t n = strcspn(name, ".");
+
+	return n > 8 && (!strncmp(name + n - 8, "_enqueue", 8) || !strncmp(name + n - 8, "_dequeue", 8));
+}
+
+/* See struct sc_contention_report: inside a qdisc critical section, not spinning for it. */
+static bool held(const struct sampler *s, const uint64_t *ips, unsigned int nr, unsigned int mask)
+{
+	bool op = false, run = false;
+
+	if (mask & 1u << SC_CLASS_SPIN)
+		return false;
+	for (unsigned int i = 0; i < nr; i++) {
+		const struct sc_ksym *k = sc_ksyms_find(&s->ksyms, ips[i]);
+
+		if (!k)
+			continue;
+		/* The root lock is dropped around the driver transmit. */
+		if (!op && !run && (!strcmp(k->name, "dev_hard_start_xmit") ||
+				    !strcmp(k->name, "sch_direct_xmit")))
+			return false;
+		if (!strcmp(k->name, "__qdisc_run"))
+			run = true;
+		else if (!op && !run && qdisc_op(k->name))
+			op = true;
+	}
+	/* __qdisc_run also runs from net_tx_action, outside __dev_queue_xmit. */
+	return run || (op && (mask & 1u << SC_CLASS_XMIT));
+}
+
+/*
  * Walk stack_counts (key: stack id, cpu): per-CPU class totals, then
  * per-stack totals (merged across CPUs) for the top list.
  */
@@ -324,8 +362,11 @@ static int read_stacks(struct sampler *s, unsigned int top, struct sc_contention
 		if (bpf_map_lookup_elem(cfd, &key, &count))
 			continue;
 		memset(ips, 0, sizeof(ips));
-		if (!bpf_map_lookup_elem(sfd, &key.stack_id, ips))
+		if (!bpf_map_lookup_elem(sfd, &key.stack_id, ips)) {
 			mask = sc_contention_classify(ips, stack_depth(ips), s->lo, s->hi);
+			if (held(s, ips, stack_depth(ips), mask))
+				r->held_samples += count;
+		}
 		if ((int)key.cpu < s->nr_cpus)
 			add_classes(&r->cpus[key.cpu].c, mask, count);
 		if (n == cap) {
@@ -532,6 +573,23 @@ static void shares(struct sc_contention_report *r)
 	r->busy_share = busy / whole;
 }
 
+/* The lock's figures from the held samples and the frames its root qdisc passed. */
+static void hold(struct sc_contention_report *r)
+{
+	uint64_t frames = 0;
+
+	for (int i = 0; i < r->nr_qdiscs; i++)
+		if (r->qdiscs[i].root)
+			frames = r->qdiscs[i].packets;
+	r->held_s = r->frequency ? (double)r->held_samples / r->frequency : 0;
+	r->lock_busy = r->duration_s > 0 ? r->held_s / r->duration_s : 0;
+	r->hold_rel_err = r->held_samples ? 1 / sqrt((double)r->held_samples) : 0;
+	if (!frames || !r->held_samples)
+		return;
+	r->hold_ns_per_frame = r->held_s * 1e9 / (double)frames;
+	r->ceiling_pps = 1e9 / r->hold_ns_per_frame;
+}
+
 static int collect(struct sampler *s, const struct sc_contention_opts *o,
 		   struct sc_contention_report *r)
 {
@@ -559,6 +617,7 @@ static int collect(struct sampler *s, const struct sc_contention_opts *o,
 		add_classes(&r->total, 1u << SC_CLASS_IDLE, c->idle);
 	}
 	shares(r);
+	hold(r);
 	return 0;
 }
 

@@ -120,6 +120,21 @@ struct sc_contention_report {
 	 * nobody reads drops all, and tx_pps alone then reads as "nothing sent".
 	 */
 	double handed_pps;
+	/*
+	 * The qdisc critical section, from the same stacks: samples inside a
+	 * qdisc's enqueue or dequeue (tc classification included) or
+	 * __qdisc_run, not spinning and not in the driver transmit that
+	 * sch_direct_xmit does with the root lock dropped; the leaf-most of
+	 * those frames decides, so a nested transmit counts for the inner
+	 * qdisc. A stack does not say which device's lock it is: the figures
+	 * are DEV's when DEV's root is the only busy one.
+	 */
+	uint64_t held_samples;
+	double held_s;			/* CPU time holding a qdisc root lock: samples / frequency */
+	double hold_ns_per_frame;	/* held_s / frames through DEV's root qdisc; 0 unknown */
+	double hold_rel_err;		/* 1 / sqrt(held_samples): the sampling error, relative */
+	double lock_busy;		/* held_s / window: the lock's utilisation (0..1) */
+	double ceiling_pps;		/* 1 / hold time: what one lock can carry on any core count */
 	/* Rates over the window, computed here once: the views print, they do not divide. */
 	double qdisc_pps, qdisc_drops_ps, qdisc_requeues_ps, qdisc_overlimits_ps;	/* the root */
 	double softnet_processed_ps, softnet_dropped_ps, softnet_squeeze_ps;	/* all CPUs */
