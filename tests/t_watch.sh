@@ -103,27 +103,27 @@ expect_rc "another tx queue count is refused with the reason" 1 sc setup nic0 --
 expect_match "... and the command that fixes it" "$ERR" "keeps the tx queues it was made with\); run 'shardctl teardown nic0' first"
 expect_rc "teardown" 0 sc teardown nic0
 "$MQTAP" queues --ns "$NS" --active 4
+# follow_under_traffic MODE ACTIVE KEEP: the NIC goes to ACTIVE queues while
+# frames flow on queues KEEP (which exist before and after); a re-run of
+# setup MODE follows it, losing none of them.
+follow_under_traffic() {
+	"$MQTAP" queues --ns "$NS" --active "$2"
+	bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues "$3" --duration 2 --rate 3000 -j
+	sleep 0.5
+	expect_rc "$1: a re-run follows the NIC to $2 queues" 0 sc setup nic0 $1
+	bg_join traffic
+	expect_eq "$1: ... losing no frame on queues $3" \
+		"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" "$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+}
 # Every lookup and attach mode: the table lives in a map, in .bss, or in the
 # program itself (const: the swapped program carries the new table).
 for mode in "--lookup global" "--lookup const" "--attach tc" "--lookup const --attach tc"; do
 	expect_rc "$mode: setup on 4 queues" 0 sc setup nic0 $mode
-	"$MQTAP" queues --ns "$NS" --active 6
-	bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 2 --rate 3000 -j
-	sleep 0.5
-	expect_rc "$mode: a re-run follows 4 -> 6" 0 sc setup nic0 $mode
-	bg_join traffic
-	expect_eq "$mode: ... losing no frame on queues 0-3" \
-		"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" "$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+	follow_under_traffic "$mode" 6 0-3
 	OUT=$("$MQTAP" traffic --ns "$NS" --queues 4-5 --count 100 -j)
 	expect_eq "$mode: ... queues 4-5 go round their new shards" \
 		"$(jq -r .received <<<"$OUT")/$(jq_status '[.shards[4].packets, .shards[5].packets] | add')" 200/200
-	"$MQTAP" queues --ns "$NS" --active 2
-	bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 2 --rate 3000 -j
-	sleep 0.5
-	expect_rc "$mode: a re-run follows 6 -> 2" 0 sc setup nic0 $mode
-	bg_join traffic
-	expect_eq "$mode: ... losing no frame on queues 0-1" \
-		"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" "$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+	follow_under_traffic "$mode" 2 0-1
 	expect_eq "$mode: ... 2 shards, complete" "$(jq_status '[.nr_shards, .complete] | @tsv')" "$(printf '2\ttrue')"
 	expect_rc "$mode: teardown" 0 sc teardown nic0
 	"$MQTAP" queues --ns "$NS" --active 4
