@@ -52,6 +52,7 @@ static const struct sc_setup_opts setup_defaults = { .lookup = SC_LOOKUP_MAP };
 static int run_setup(const struct ctl_common *c, void *args)
 {
 	const struct sc_setup_opts *o = args;
+	char followed[128];
 	struct sc_state st;
 
 	if (sc_setup(o, &st))
@@ -82,10 +83,8 @@ static int run_setup(const struct ctl_common *c, void *args)
 		if (st.replaced)
 			printf("%s: removed the setup of the NIC this name had before (ifindex %d)\n",
 			       st.dev, st.replaced);
-		if (st.changed && st.was_shards &&
-		    (st.was_shards != st.nr_shards || st.was_rxq != st.nr_rxq))
-			printf("%s: followed the NIC: %u rx queues / %u shards -> %u rx queues / %u "
-			       "shards\n", st.dev, st.was_rxq, st.was_shards, st.nr_rxq, st.nr_shards);
+		if (st.changed && sc_state_followed(&st, followed, sizeof(followed)))
+			printf("%s: %s\n", st.dev, followed);
 		shard_state_print(stdout, &st);
 	}
 	sc_state_free(&st);

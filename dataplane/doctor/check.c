@@ -374,12 +374,12 @@ int sc_check(const struct sc_check_opts *o, struct sc_check_report *out)
 	}
 	err = gather_path(f, probe, nl);
 	devprobe_bpf__destroy(probe);
+	if (err)
+		goto out;
+	err = sc_shard_devices(nl, f->ifindex, &shards, &f->nr_shards);
+	free(shards);
 out:
 	sc_nl_close(nl);
-	if (err)
-		return err;
-	err = sc_shard_devices(NULL, f->ifindex, &shards, &f->nr_shards);
-	free(shards);
 	if (err)
 		return err;
 	if (o->sample_s > 0) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,4 +84,12 @@ int sc_kernel_need_tcx(const char *what)
 		return sc_errf(tcx_probe_errno, "%s: probing for tcx failed: %s", what,
 			       strerror(tcx_probe_errno));
 	return sc_kernel_needs(what, "6.6");
+}
+
+double sc_monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -28,6 +28,9 @@ int sc_kernel_need_tcx(const char *what);
 /* A kfunc (or any kernel function) by name in vmlinux BTF. */
 bool sc_kernel_has_btf_func(const char *name);
 
+/* CLOCK_MONOTONIC in seconds: windows and timeouts, immune to clock steps. */
+double sc_monotonic_s(void);
+
 /* Record "@what needs Linux @version (this is RELEASE)" and return -EOPNOTSUPP. */
 int sc_kernel_needs(const char *what, const char *version);
 

@@ -813,11 +813,6 @@ int sc_nl_events_read(struct sc_nl_events *ev, void (*fn)(const struct sc_nl_eve
 	return err ? err : err2;
 }
 
-bool sc_nl_events_channels(const struct sc_nl_events *ev)
-{
-	return ev->ethtool;
-}
-
 void sc_nl_events_close(struct sc_nl_events *ev)
 {
 	if (!ev)

@@ -112,8 +112,6 @@ struct sc_nl_event {
 int sc_nl_events_open(struct sc_nl_events **out);
 /* The sockets to poll for POLLIN (1 or 2); they are non-blocking. */
 int sc_nl_events_fds(const struct sc_nl_events *ev, int fds[2]);
-/* Whether channel changes are announced (ethtool netlink). */
-bool sc_nl_events_channels(const struct sc_nl_events *ev);
 /*
  * Hand every pending notification to @fn. -ENOBUFS when the kernel dropped
  * some (socket overrun): the caller must check everything again.

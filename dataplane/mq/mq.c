@@ -37,13 +37,27 @@ int sc_mq_state_path(int ifindex, char *buf, size_t len)
 	return 0;
 }
 
-/* mq, setup and teardown of one NIC take the same lock (dataplane/lock.h). */
-static int lock_device(int ifindex)
+/*
+ * Resolve @dev, name its state file and take its lock: what install and
+ * revert both start with. mq, setup and teardown of one NIC take the same
+ * lock (dataplane/kernel/lock.h). Returns the lock's fd.
+ */
+static int lock_device(struct sc_nl *nl, const char *dev, struct sc_link *link, char *path,
+		       size_t len)
 {
 	uint64_t cookie;
-	int err = sc_netns_cookie(&cookie);
+	int err;
 
-	return err ? err : sc_lock_nic(cookie, ifindex);
+	err = sc_nl_link_by_name(nl, dev, link);
+	if (err)
+		return err;
+	err = sc_mq_state_path(link->ifindex, path, len);
+	if (err)
+		return err;
+	err = sc_netns_cookie(&cookie);
+	if (err)
+		return err;
+	return sc_lock_nic(cookie, link->ifindex);
 }
 
 /* ---- mq ------------------------------------------------------------------------------- */
@@ -167,18 +181,12 @@ static int mq_install(struct sc_nl *nl, const char *dev, const char *child, unsi
 	int ifindex, err, nbpf, lock;
 
 	memset(res, 0, sizeof(*res));
-	err = sc_nl_link_by_name(nl, dev, &link);
-	if (err)
-		return err;
-	ifindex = link.ifindex;
 	if (child)
 		snprintf(res->child_kind, sizeof(res->child_kind), "%s", child);
-	err = sc_mq_state_path(ifindex, res->state_path, sizeof(res->state_path));
-	if (err)
-		return err;
-	lock = lock_device(ifindex);
+	lock = lock_device(nl, dev, &link, res->state_path, sizeof(res->state_path));
 	if (lock < 0)
 		return lock;
+	ifindex = link.ifindex;
 	if (!stat(res->state_path, &st)) {
 		err = sc_errf(EEXIST, "%s: already switched to mq by shardctl (state in %s); "
 			      "run 'shardctl mq %s --revert' first", dev, res->state_path, dev);
@@ -291,16 +299,10 @@ static int mq_revert(struct sc_nl *nl, const char *dev, unsigned int flags,
 	uint64_t cookie;
 
 	memset(res, 0, sizeof(*res));
-	err = sc_nl_link_by_name(nl, dev, &link);
-	if (err)
-		return err;
-	ifindex = link.ifindex;
-	err = sc_mq_state_path(ifindex, res->state_path, sizeof(res->state_path));
-	if (err)
-		return err;
-	lock = lock_device(ifindex);
+	lock = lock_device(nl, dev, &link, res->state_path, sizeof(res->state_path));
 	if (lock < 0)
 		return lock;
+	ifindex = link.ifindex;
 	err = sc_qtree_load(res->state_path, &h, &t);
 	if (err == -ENOENT) {
 		err = sc_errf(ENOENT, "%s: no saved qdisc state (%s): 'shardctl mq %s' was not run "

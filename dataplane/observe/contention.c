@@ -19,6 +19,7 @@
 
 #include "dataplane/observe/contention.h"
 #include "dataplane/kernel/error.h"
+#include "dataplane/kernel/kernel.h"
 #include "dataplane/kernel/kallsyms.h"
 #include "dataplane/kernel/nl.h"
 #include "contention.skel.h"
@@ -45,14 +46,6 @@ struct sampler {
 	int *pfds;
 	struct bpf_link **links;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static bool in(uint64_t ip, const uint64_t *lo, const uint64_t *hi, int r)
 {
@@ -473,7 +466,7 @@ static int snap(struct sc_nl *nl, int ifindex, struct snapshot *sn)
 	memset(sn, 0, sizeof(*sn));
 	/* The window is timed at the link read: tx pps/bps come from it. */
 	err = sc_nl_link_by_index(nl, ifindex, &sn->link);
-	sn->t = now_s();
+	sn->t = sc_monotonic_s();
 	if (!err)
 		err = sc_qdisc_list(nl, ifindex, &sn->qdiscs, &sn->nr_qdiscs);
 	if (!err)
@@ -547,7 +540,7 @@ static void set_enabled(struct sampler *s, unsigned int on)
 /* The window is as long as the caller's wait; its measured length is what the rates use. */
 static void wait_window(const struct sc_contention_opts *o, double start, double total)
 {
-	while (o->wait && o->wait(o->priv, now_s() - start, total))
+	while (o->wait && o->wait(o->priv, sc_monotonic_s() - start, total))
 		;
 }
 

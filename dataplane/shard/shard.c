@@ -91,6 +91,16 @@ void sc_alias_make(char *buf, size_t len, int nic, unsigned int shard, bool ret)
 		 ret ? "return" : "egress");
 }
 
+bool sc_state_followed(const struct sc_state *st, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!st->was_shards || (st->was_shards == st->nr_shards && st->was_rxq == st->nr_rxq))
+		return false;
+	snprintf(buf, len, "followed the NIC: %u rx queues / %u shards -> %u rx queues / %u shards",
+		 st->was_rxq, st->was_shards, st->nr_rxq, st->nr_shards);
+	return true;
+}
+
 uint32_t sc_shard_group(int nic)
 {
 	return SC_GROUP_BASE | ((uint32_t)nic & 0xffffff);

@@ -125,6 +125,13 @@ uint32_t sc_shard_group(int nic);
 struct sc_nl;
 int sc_shard_devices(struct sc_nl *nl, int nic, uint32_t **out, unsigned int *n);
 
+/*
+ * After a setup that followed the NIC (@st->was_* differ from now): "followed
+ * the NIC: 4 rx queues / 4 shards -> 6 rx queues / 6 shards"; false (and
+ * @buf empty) when it did not.
+ */
+bool sc_state_followed(const struct sc_state *st, char *buf, size_t len);
+
 /* Deterministic shard device names for @dev (within IFNAMSIZ). */
 void sc_shard_names(const char *dev, unsigned int index, char *name, char *peer);
 

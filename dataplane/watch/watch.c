@@ -8,6 +8,7 @@
 
 #include "dataplane/kernel/attach.h"
 #include "dataplane/kernel/error.h"
+#include "dataplane/kernel/kernel.h"
 #include "dataplane/kernel/lock.h"
 #include "dataplane/kernel/nl.h"
 #include "dataplane/watch/watch.h"
@@ -50,14 +51,6 @@ struct sc_watch {
 	unsigned int nr;
 	double next_probe, next_full;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 const char *sc_watch_what_name(enum sc_watch_what what)
 {
@@ -130,7 +123,7 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out)
 				      n->name, (int)holder);
 		else if (n->claim < 0)
 			err = n->claim;
-		mark(n, now_s(), 0);
+		mark(n, sc_monotonic_s(), 0);
 		if (err)
 			goto fail;
 	}
@@ -256,7 +249,7 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 {
 	struct sc_setup_opts so = w->o.setup;
 	struct sc_state *v = NULL, st;
-	char problem[256] = "";
+	char problem[256] = "", followed[128];
 	bool complete = false;
 	struct sc_link l;
 	unsigned int rx = 0, tx = 0;
@@ -304,7 +297,7 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 	}
 	so.dev = n->name;
 	so.dry_run = false;
-	t0 = now_s();
+	t0 = sc_monotonic_s();
 	err = sc_setup(&so, &st);
 	if (err) {
 		bool same = !strcmp(n->last_error, sc_last_error());
@@ -327,10 +320,8 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 			action(x, SC_WATCH_REPAIRED, n,
 			       "%s: the NIC was replaced (ifindex %d -> %d): removed the old setup, set "
 			       "up %u shards", n->name, st.replaced, st.ifindex, st.nr_shards);
-		else if (st.was_shards && (st.was_shards != st.nr_shards || st.was_rxq != st.nr_rxq))
-			action(x, SC_WATCH_FOLLOWED, n,
-			       "%s: followed the NIC: %u rx queues / %u shards -> %u rx queues / %u shards",
-			       n->name, st.was_rxq, st.was_shards, st.nr_rxq, st.nr_shards);
+		else if (sc_state_followed(&st, followed, sizeof(followed)))
+			action(x, SC_WATCH_FOLLOWED, n, "%s: %s", n->name, followed);
 		else if (problem[0])
 			action(x, SC_WATCH_REPAIRED, n, "%s: repaired: %s", n->name, problem);
 		else
@@ -342,8 +333,8 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 		x->was_rx_queues = st.was_rxq;
 		x->was_shards = st.was_shards;
 		x->replaced_ifindex = st.replaced;
-		x->took_ms = (now_s() - t0) * 1e3;
-		x->since_change_ms = (now_s() - since) * 1e3;
+		x->took_ms = (sc_monotonic_s() - t0) * 1e3;
+		x->since_change_ms = (sc_monotonic_s() - since) * 1e3;
 	}
 	sc_state_free(&st);
 	if (flapping(n, now)) {
@@ -358,7 +349,7 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 
 int sc_watch_run(struct sc_watch *w, struct sc_watch_action *acts, int max, int *timeout_ms)
 {
-	struct notice_ctx c = { .w = w, .now = now_s() };
+	struct notice_ctx c = { .w = w, .now = sc_monotonic_s() };
 	double next;
 	int k = 0, err;
 
@@ -382,7 +373,7 @@ int sc_watch_run(struct sc_watch *w, struct sc_watch_action *acts, int max, int 
 		if (n->dirty && c.now >= n->due)
 			k += converge(w, n, c.now, acts + k, max - k);
 	}
-	c.now = now_s();
+	c.now = sc_monotonic_s();
 	next = w->next_probe < w->next_full ? w->next_probe : w->next_full;
 	for (unsigned int i = 0; i < w->nr; i++)
 		if (w->nics[i].dirty && w->nics[i].due < next)
