@@ -50,6 +50,15 @@ expect_action() {
 	fi
 }
 lines() { wc -l <"$TMP/watch.json"; }
+# traffic_start QUEUES SECONDS: frames on QUEUES in the background, report in $TMP/t.json.
+traffic_start() {
+	bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues "$1" --duration "$2" --rate 4000 -j
+}
+# expect_no_loss NAME: that report has every frame sent back, unchanged.
+expect_no_loss() {
+	expect_eq "$1" "$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
+		"$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+}
 
 
 # --- a setup re-run follows the NIC --------------------------------------------
@@ -67,7 +76,7 @@ expect_match "the plan keeps the old shards" "$OUT" "keep veth pair nic0-s3/nic0
 expect_match "the plan creates shards 4 and 5" "$OUT" "create veth pair nic0-s5/nic0-r5"
 expect_eq "dry run: still 4 shards" "$(jq_status .nr_shards)" 4
 # Under traffic on the queues that exist before and after.
-bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 2 --rate 4000 -j
+traffic_start 0-3 2
 sleep 0.5
 expect_rc "setup re-run follows the NIC (4 -> 6)" 0 sc setup nic0 -j
 bg_join traffic
@@ -86,14 +95,12 @@ expect_eq "complete again" "$(jq_status .complete)" true
 "$MQTAP" queues --ns "$NS" --active 2
 expect_match "status names the shards without a queue" "$(jq_status .problem)" \
 	"shards 2-5 have no rx queue"
-bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 2 --rate 4000 -j
+traffic_start 0-1 2
 sleep 0.5
 expect_rc "setup re-run follows the NIC (6 -> 2)" 0 sc setup nic0
 bg_join traffic
 expect_match "the re-run says what it followed" "$OUT" "followed the NIC: 6 rx queues / 6 shards -> 2 rx queues / 2 shards"
-expect_eq "shrink under traffic: every frame on queues 0-1 came back" \
-	"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
-	"$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+expect_no_loss "shrink under traffic: every frame on queues 0-1 came back"
 expect_eq "shards 2-5 are deleted" "$(in_ns ip -o link show | grep -c 'nic0-[sr][2-5]')" 0
 expect_eq "their pins are gone" "$(ls "$(jq_status .pin_dir)" | grep -c 'return_[2-5]')" 0
 expect_eq "2 shards, complete" "$(jq_status '[.nr_shards, .complete] | @tsv')" "$(printf '2\ttrue')"
@@ -108,12 +115,11 @@ expect_rc "teardown" 0 sc teardown nic0
 # setup MODE follows it, losing none of them.
 follow_under_traffic() {
 	"$MQTAP" queues --ns "$NS" --active "$2"
-	bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues "$3" --duration 2 --rate 3000 -j
+	traffic_start "$3" 2
 	sleep 0.5
 	expect_rc "$1: a re-run follows the NIC to $2 queues" 0 sc setup nic0 $1
 	bg_join traffic
-	expect_eq "$1: ... losing no frame on queues $3" \
-		"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" "$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+	expect_no_loss "$1: ... losing no frame on queues $3"
 }
 # Every lookup and attach mode: the table lives in a map, in .bss, or in the
 # program itself (const: the swapped program carries the new table).
@@ -169,7 +175,7 @@ expect_action "... and the watch sets it up again" $((n + 1)) setup
 # --- watch: the NIC changes under it ------------------------------------------
 verify_begin
 n=$(lines)
-bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-3 --duration 3 --rate 4000 -j
+traffic_start 0-3 3
 sleep 0.5
 "$MQTAP" queues --ns "$NS" --active 6
 expect_action "the watch follows a grow to 6 queues" $((n + 1)) followed 3
@@ -178,21 +184,17 @@ expect_eq "... 4 -> 6 shards" "$(jq -r '[.was_shards, .shards] | @tsv' <<<"$LAST
 ms=$(jq -r '.since_change_ms | floor' <<<"$LAST")
 # A figure, not an assertion: bench/converge measures it (README).
 echo "  (converged ${ms} ms after the watch's first notice)"
-expect_eq "... losing no frame on queues 0-3" \
-	"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
-	"$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+expect_no_loss "... losing no frame on queues 0-3"
 OUT=$("$MQTAP" traffic --ns "$NS" --count 100 -j)
 expect_eq "all 6 queues come back after the watch followed" "$(jq -r .received <<<"$OUT")" 600
 
 n=$(lines)
-bg_start -o "$TMP/t.json" -e - traffic "$MQTAP" traffic --ns "$NS" --queues 0-1 --duration 3 --rate 4000 -j
+traffic_start 0-1 3
 sleep 0.5
 "$MQTAP" queues --ns "$NS" --active 2
 expect_action "the watch follows a shrink to 2 queues" $((n + 1)) followed 3
 bg_join traffic
-expect_eq "... losing no frame on queues 0-1" \
-	"$(jq -r '[.received, .lost, .corrupted] | @tsv' "$TMP/t.json")" \
-	"$(jq -r '[.sent, 0, 0] | @tsv' "$TMP/t.json")"
+expect_no_loss "... losing no frame on queues 0-1"
 expect_eq "... and shards 2-5 are gone" "$(in_ns ip -o link show | grep -c 'nic0-[sr][2-5]')" 0
 "$MQTAP" queues --ns "$NS" --active 4
 expect_action "and back to 4" $((n + 2)) followed 3
