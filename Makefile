@@ -185,14 +185,16 @@ deb:
 		dpkg-buildpackage -us -uc -b -Jauto
 	@ls $(DEB_DIR)/*.deb
 
-# The figures the README records (needs root, about 5 minutes): bench/run,
-# results in bench/results/. shard.bpf.o is named so make keeps it: the
-# benchmark's per-command script loads it with tc.
+# The figures the README records (needs root, about 45 minutes on 2 CPUs):
+# bench/run, converge, hold and sweep, results in bench/results/.
+# shard.bpf.o is named so make keeps it: the benchmark's per-command script
+# loads it with tc.
 bench: deps
 	$(MAKE) all $(O)/bpf/shard.bpf.o
 	O=$(O) bench/run
 	O=$(O) bench/converge
 	O=$(O) bench/hold
+	O=$(O) bench/sweep
 
 # libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
 # built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS
