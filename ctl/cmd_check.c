@@ -13,11 +13,16 @@
 #include "ctl/json_parts.h"
 #include "dataplane/doctor/check.h"
 #include "dataplane/kernel/error.h"
+#include "dataplane/observe/contention.h"
 
 #define EXIT_ACTION 3
+/* The help text quotes the thresholds the code uses. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const struct ctl_opt check_opts[] = {
-	{ "sample", 's', "S", "seconds to watch softnet_stat and DEV's rx queues (default 2, 0 = skip)",
+	{ "sample", 's', "S", "seconds to watch softnet_stat, DEV's rx queues and a shared root's lock "
+	  "(default 2, 0 = skip)",
 	  CTL_DOUBLE, CTL_FIELD(struct sc_check_opts, sample_s), .min = 0, .max = 3600 },
 	{ 0 },
 };
@@ -71,6 +76,32 @@ static void print_human(const struct sc_check_report *r)
 	       r->fit != SC_FIT_NONE ? sc_check_fit_name(r->fit) : "");
 }
 
+/* A figure that is 0 when unknown (no frames through the root): null then. */
+static json_object *known(double v, const char *fmt)
+{
+	return v > 0 ? ctl_json_fixed(v, fmt) : NULL;
+}
+
+/* null unless the sample ran with a shared root; the figures are null when not measured. */
+static json_object *root_lock_json(const struct sc_check_facts *f)
+{
+	json_object *e;
+	bool m = f->lock_measured;
+
+	if (!f->lock_tried)
+		return NULL;
+	e = json_object_new_object();
+	json_object_object_add(e, "measured", json_object_new_boolean(m));
+	json_object_object_add(e, "reason", m ? NULL : json_object_new_string(f->lock_why));
+	json_object_object_add(e, "held_samples", m ? json_object_new_uint64(f->lock_held_samples) : NULL);
+	json_object_object_add(e, "busy", m ? ctl_json_fixed(f->lock_busy, "%.4f") : NULL);
+	json_object_object_add(e, "hold_ns", m ? known(f->lock_hold_ns, "%.1f") : NULL);
+	json_object_object_add(e, "rel_err", m ? ctl_json_fixed(f->lock_rel_err, "%.4f") : NULL);
+	json_object_object_add(e, "ceiling_pps", m ? known(f->lock_ceiling_pps, "%.0f") : NULL);
+	json_object_object_add(e, "pps", m ? ctl_json_fixed(f->root_pps, "%.0f") : NULL);
+	return e;
+}
+
 static void print_json(const struct ctl_common *c, const struct sc_check_report *r)
 {
 	const struct sc_check_facts *f = &r->facts;
@@ -120,6 +151,7 @@ static void print_json(const struct ctl_common *c, const struct sc_check_report 
 				       f->rx_busiest < 0 ? NULL : json_object_new_int(f->rx_busiest));
 		json_object_object_add(e, "rx_max_mean", json_object_new_double(f->rx_max_mean));
 		json_object_object_add(e, "rx_cv", json_object_new_double(f->rx_cv));
+		json_object_object_add(e, "root_lock", root_lock_json(f));
 		json_object_object_add(o, "sample", e);
 	} else {
 		json_object_object_add(o, "sample", NULL);
@@ -176,7 +208,12 @@ const struct ctl_cmd cmd_check = {
 		"(a single-queue device without tx-lockless on DEV's transmit path), softnet\n"
 		"(time_squeeze, drops), rx_balance (busiest rx queue over the mean > 1.5 with\n"
 		">= 1000 frames), fit (mq when no device-wide rate limit would be lost,\n"
-		"shards otherwise).",
+		"shards otherwise). With a shared root, the sample also times its lock as\n"
+		"'shardctl contention' does (stack samples at " STR(SC_CONT_DEFAULT_HZ) " Hz, no lock events):\n"
+		"root_qdisc then says how busy the lock was and the most frames/s it can\n"
+		"carry on any number of cores (1 / hold time per frame; needs "
+		STR(SC_CHECK_MIN_HELD_SAMPLES) "\n"
+		"samples inside the lock), or why it could not be measured.",
 	.opts = CTL_TABLES(check_opts),
 	.args = check_pos,
 	.args_size = sizeof(struct sc_check_opts),

@@ -94,8 +94,7 @@ static int run_setup(const struct ctl_common *c, void *args)
 const struct ctl_cmd cmd_setup = {
 	.name = "setup",
 	.summary = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.",
-	.description = "Create one veth shard per rx queue of DEV and redirect DEV's ingress into them.\n"
-		   "All of DEV's received traffic is redirected: DEV must carry no addresses or\n"
+	.description = "All of DEV's received traffic is redirected: DEV must carry no addresses or\n"
 		   "default route (or use --force). Re-running is safe: a complete setup is left\n"
 		   "unchanged, a half-done one is completed, and one whose NIC changed its active\n"
 		   "rx queue count (ethtool -L) follows it: shards for new queues are made complete\n"

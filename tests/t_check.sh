@@ -4,7 +4,9 @@
 # limit would be lost, mq otherwise); the default mq root and an installed
 # mq pass (exit 0). The transmit path lists a macvlan upper with LLTX read
 # from the kernel. Frames sent to one rx queue during the sample are
-# flagged as imbalance; frames spread evenly are not.
+# flagged as imbalance; frames spread evenly are not. On the contended
+# testbed (a shared htb root under load) the sample also times the root
+# lock: busy share, hold time and the ceiling it implies, or why not.
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -13,6 +15,7 @@ TMP=$(mktemp -d /tmp/sc-check.XXXXXX)
 CK_PID=
 cleanup() {
 	[ -n "$CK_PID" ] && kill "$CK_PID" 2>/dev/null && wait "$CK_PID" 2>/dev/null
+	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null && wait "$LOAD_PID" 2>/dev/null
 	"$TESTBED" down "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -119,3 +122,105 @@ if start_check; then
 else
 	fail "check samples (even)" "$(cat "$TMP/ck.err")"
 fi
+
+# --- the shared root's lock, timed over the sample ---------------------------
+# netns/contended.sh's nic0: root htb 1: with 500 u32 filters walked under
+# the root lock, two pinned senders (lib.sh's loaded). Consistency only, no
+# speeds: whatever the senders get, busy is a share, the ceiling is 1 / hold
+# and at least what the root carried.
+echo "root lock: the contended testbed"
+"$TESTBED" down "$NS"
+O=$O "$TOP/netns/contended.sh" up "$NS" --filters 500 ||
+	{ fail "contended testbed" "cannot build $NS"; exit 1; }
+rq() { jo ".findings[] | select(.id == \"root_qdisc\") | .evidence"; }
+CEILING_RE='root lock [0-9]+% busy at [0-9.]+[kM]? frames/s: it cannot carry more than ~[0-9.]+[kM]? frames/s on any number of cores; shards remove that limit'
+
+expect_rc "static check of the htb root: exit 3" 3 sc check nic0 -s 0 -j
+expect_eq "static: no sample, so no root lock figures" "$(jo .sample)" null
+expect_eq "static: root_qdisc evidence as before (no lock clause)" \
+	"$(rq | grep -c 'root lock\|lock.s hold')" 0
+
+# Up to 4 tries: a window where other load starved the senders may hold too
+# few samples for a ceiling (that case has its own assertions below).
+for attempt in 1 2 3 4; do
+	loaded 7 "$TMP/lock.json" sc check nic0 -s 3 -j
+	CK_RC=$?
+	OUT=$(cat "$TMP/lock.json")
+	[ "$(jo '.sample.root_lock.held_samples // 0')" -ge 30 ] 2>/dev/null && break
+	echo "  (attempt $attempt: $(jo .sample.root_lock.held_samples) held samples, senders got $SENDERS_MIN% of their CPU; again)"
+done
+expect_eq "under load: exit 3" "$CK_RC" 3
+expect_eq "root_lock measured" "$(jo .sample.root_lock.measured)" true
+expect_eq "no reason when measured" "$(jo .sample.root_lock.reason)" null
+expect_ge "at least 30 samples inside the lock" "$(jo .sample.root_lock.held_samples)" 30
+expect_eq "busy is in (0, 1]" "$(jo '.sample.root_lock | .busy > 0 and .busy <= 1')" true
+expect_eq "the ceiling is at least what the root carried" \
+	"$(jo '.sample.root_lock | .pps > 0 and .ceiling_pps >= .pps')" true
+expect_eq "ceiling = 1e9 / hold_ns (within rounding)" \
+	"$(jo '.sample.root_lock | ((.ceiling_pps * .hold_ns / 1e9) - 1) | fabs < 0.001')" true
+expect_eq "rel_err = 1 / sqrt(held_samples)" \
+	"$(jo '.sample.root_lock | (.rel_err - 1 / (.held_samples | sqrt)) | fabs < 0.0001')" true
+expect_match "root_qdisc evidence: busy, rate, ceiling, shards" "$(rq)" "$CEILING_RE"
+expect_eq "the sample is one window of the 3 s asked" "$(jo '.sample.seconds > 2.5 and .sample.seconds < 4')" true
+
+for attempt in 1 2 3 4; do
+	loaded 7 "$TMP/lock.txt" sc check nic0 -s 2
+	CK_RC=$?
+	grep -qE "$CEILING_RE" "$TMP/lock.txt" && break
+	echo "  (attempt $attempt: no ceiling, senders got $SENDERS_MIN% of their CPU; again)"
+done
+expect_eq "human output under load: exit 3" "$CK_RC" 3
+expect_match "human root_qdisc line: cannot carry more than ... shards remove that limit" \
+	"$(grep 'root_qdisc' "$TMP/lock.txt")" "ACTION root_qdisc .*$CEILING_RE"
+grep -oE "$CEILING_RE" "$TMP/lock.txt" | sed 's/^/  example: /'
+
+echo "root lock: no traffic"
+expect_rc "idle: exit 3 (the root is still shared)" 3 sc check nic0 -s 1 -j
+expect_eq "idle: measured all the same" "$(jo .sample.root_lock.measured)" true
+expect_eq "idle: no ceiling in the JSON" "$(jo .sample.root_lock.ceiling_pps)" null
+expect_match "idle: says there were no frames (or too few samples)" "$(rq)" \
+	"no frames went through the root|too few to say what it can carry"
+expect_eq "idle: no ceiling sentence" "$(rq | grep -c 'cannot carry')" 0
+expect_rc "idle, human: exit 3" 3 sc check nic0 -s 1
+expect_eq "idle, human: no ceiling sentence" "$(grep -c 'cannot carry' <<<"$OUT")" 0
+
+echo "root lock: ^C ends the one window"
+if start_check; then
+	sleep 1
+	stop_check
+	expect_eq "^C: exit 3" "$CK_RC" 3
+	expect_eq "^C: the lock was measured over the shorter window" \
+		"$(jo '.sample.root_lock.measured and .sample.seconds < 10')" true
+else
+	fail "check samples (shared root)" "$(cat "$TMP/ck.err")"
+fi
+
+echo "root lock: the sampler cannot run"
+# The sampler needs /proc/kallsyms to tell spinning from holding: an empty
+# one (in a mount namespace of its own, nobody else's) stops it, while
+# check's rx and softnet sample need nothing from it.
+nokallsyms() {
+	unshare -m sh -c 'mount --bind /dev/null /proc/kallsyms && exec "$@"' sh \
+		nsenter --net="/var/run/netns/$NS" "$SHARDCTL" "$@"
+}
+expect_rc "no kallsyms: check still works, exit 3" 3 nokallsyms check nic0 -s 1 -j
+expect_eq "no kallsyms: root_lock not measured" "$(jo .sample.root_lock.measured)" false
+expect_match "no kallsyms: the reason names kallsyms" "$(jo .sample.root_lock.reason)" "kallsyms"
+expect_eq "no kallsyms: figures are null" \
+	"$(jo '[.sample.root_lock | .busy, .hold_ns, .ceiling_pps, .pps, .held_samples] | map(select(. != null)) | length')" 0
+expect_eq "no kallsyms: the rest of the sample stands" "$(jo '.sample.seconds > 0.5 and (.findings | length) >= 4')" true
+expect_rc "no kallsyms, human: exit 3" 3 nokallsyms check nic0 -s 1
+expect_eq "no kallsyms, human: one line says the hold could not be measured, and why" \
+	"$(grep -c "root_qdisc .*the root lock's hold time could not be measured: .*kallsyms" <<<"$OUT")" 1
+
+echo "root lock: mq root"
+in_ns tc qdisc del dev nic0 root
+root handle 1: mq
+expect_eq "mq root installed" "$(in_ns tc qdisc show dev nic0 root | awk '{ print $2; exit }')" mq
+# The exit status is left alone: softnet's advice is host-wide.
+OUT=$(sc check nic0 -s 1 -j 2>/dev/null)
+expect_eq "mq root: root_qdisc ok" "$(level root_qdisc)" ok
+expect_eq "mq root: no root lock figures" "$(jo .sample.root_lock)" null
+loaded 5 "$TMP/mq.txt" sc check nic0 -s 2
+expect_eq "mq root under load, human: no ceiling sentence" "$(grep -c 'cannot carry' "$TMP/mq.txt")" 0
+expect_match "mq root under load, human: root_qdisc ok" "$(cat "$TMP/mq.txt")" "ok +root_qdisc root qdisc mq"

@@ -128,6 +128,10 @@ json[contention]=$(sc contention nic0 -j -d 0.5 -F 99 2>/dev/null)
 json[teardown_dry]=$(sc teardown nic0 --dry-run -j)
 # watch prints one object per action: "ready" for the complete setup, until SIGINT.
 json[watch]=$(timeout -s INT 2 nsenter --net="/var/run/netns/$NS" "$SHARDCTL" watch nic0 -j)
+# check's sample.root_lock is there only for a shared root: one for this call.
+in_ns tc qdisc replace dev nic0 root handle 1: htb default 1
+json[check]=$(sc check nic0 -s 0.5 -j)
+in_ns tc qdisc del dev nic0 root
 if command -v groff >/dev/null; then
 	documented=$(section "$PAGE" "JSON OUTPUT" | bold_words)
 	for k in "${!json[@]}"; do

@@ -11,6 +11,7 @@
 #include "dataplane/kernel/error.h"
 #include "dataplane/kernel/kernel.h"
 #include "dataplane/kernel/nl.h"
+#include "dataplane/observe/contention.h"
 #include "dataplane/observe/top.h"
 #include "dataplane/shard/shard.h"
 #include "bpf/devprobe.h"
@@ -281,65 +282,194 @@ static void rx_balance(struct sc_check_facts *f, const struct sc_top_report *r)
 	sc_top_imbalance(rates, n, &f->rx_max_mean, &f->rx_cv);
 }
 
+/* Roots that give every tx queue its own qdisc (mq) or have none (noqueue). */
+static bool per_queue_root(const char *kind)
+{
+	return !strcmp(kind, "mq") || !strcmp(kind, "mqprio") || !strcmp(kind, "noqueue") ||
+	       !strcmp(kind, "taprio");
+}
+
+/*
+ * Whether every CPU that transmits on DEV takes one root lock: what
+ * judge_root() flags, and what the sample then measures. pfifo_fast is
+ * TCQ_F_NOLOCK (no root spinlock); unknown tx queues (down) say nothing.
+ */
+static bool root_lock_shared(const struct sc_check_facts *f)
+{
+	return f->has_root && !per_queue_root(f->root_kind) && f->tx_queues >= 0 &&
+	       strcmp(f->root_kind, "pfifo_fast");
+}
+
+/*
+ * One window for everything the sample measures. With a shared root,
+ * sc_contention_measure() runs it: its sampler is loaded and attached
+ * before the window, and its wait callback, window_wait(), is where
+ * check's own parts happen: the rx and softnet baselines at the first
+ * call, the first half's softnet sample at half time, the second at the
+ * end, each wait being the caller's. So the lock's figures, both softnet
+ * halves and the rx counts cover the same seconds (to within the
+ * milliseconds the counter reads take), and the caller's wait ending early
+ * (^C) ends all of them together. Otherwise, or when the sampler cannot
+ * start, a plain loop drives the same callback.
+ */
+struct window {
+	const struct sc_check_opts *o;
+	struct sc_top *top;
+	struct sc_softnet_watch *watch;
+	struct sc_softnet_report first, second;
+	bool opened;
+	int halves;		/* softnet samples taken: 0, 1, 2 */
+	bool more;		/* the first half ran to its end */
+	int err;		/* of check's own parts: the window's owner cannot see it */
+};
+
+static int window_open(struct window *w)
+{
+	struct sc_top_report r = { 0 };
+	int err;
+
+	/* The first sample is the baseline. */
+	err = sc_top_sample(w->top, &r);
+	sc_top_report_free(&r);
+	if (!err)
+		err = sc_softnet_watch_open(NULL, &w->watch);
+	if (err)
+		return err;
+	w->opened = true;
+	if (w->o->on_sampling)
+		w->o->on_sampling();
+	return 0;
+}
+
 /*
  * Two halves, so a time_squeeze that rises in both counts as rising
- * (SC_SOFTNET_RISING); DEV's rx counts over the whole window.
+ * (SC_SOFTNET_RISING). A struct sc_contention_opts wait: false ends the
+ * window.
  */
+static bool window_wait(void *priv, double elapsed_s, double total_s)
+{
+	struct window *w = priv;
+	double half = total_s / 2 - elapsed_s, left = total_s - elapsed_s;
+
+	if (!w->opened) {
+		w->err = window_open(w);
+		if (w->err)
+			return false;
+	}
+	if (w->halves == 0) {
+		w->more = w->o->wait && w->o->wait(half > 0 ? half : 0);
+		w->err = sc_softnet_watch_sample(w->watch, &w->first);
+		w->halves = 1;
+		return w->more && !w->err;
+	}
+	if (w->halves == 1) {
+		/* more: o->wait is set. Cut short or not, the window ends here. */
+		w->o->wait(left > 0 ? left : 0);
+		w->err = sc_softnet_watch_sample(w->watch, &w->second);
+		w->halves = 2;
+	}
+	return false;
+}
+
+/*
+ * One lock has one holder at a time, so it cannot be held for longer than
+ * the window: held samples beyond that are sampling error (or another busy
+ * root's stacks, which a stack cannot tell from DEV's). The busy share is
+ * capped at 1, and the hold time at window / frames with it, so that the
+ * ceiling stays 1e9 / hold and never falls below the rate the root did carry.
+ */
+static void lock_facts(struct sc_check_facts *f, const struct sc_contention_report *r)
+{
+	f->lock_measured = true;
+	f->lock_held_samples = r->held_samples;
+	f->lock_rel_err = r->hold_rel_err;
+	f->root_pps = r->qdisc_pps;
+	f->lock_busy = r->lock_busy < 1 ? r->lock_busy : 1;
+	f->lock_hold_ns = r->hold_ns_per_frame;
+	if (r->qdisc_pps > 0 && f->lock_hold_ns > 1e9 / r->qdisc_pps)
+		f->lock_hold_ns = 1e9 / r->qdisc_pps;
+	f->lock_ceiling_pps = f->lock_hold_ns > 0 ? 1e9 / f->lock_hold_ns : 0;
+}
+
+/*
+ * The shared root's lock over the window, as `shardctl contention` measures
+ * it. Lock tracepoints stay off: contention_end's program would run inside
+ * the very critical section being timed. A sampler that cannot start (no
+ * perf events, no BPF, no kallsyms) leaves the reason and the window to
+ * the caller's loop: the rest of check stands without it.
+ */
+static void measure_lock(struct window *w, struct sc_check_facts *f)
+{
+	struct sc_contention_opts co = {
+		.dev = f->dev,
+		.duration_s = w->o->sample_s,
+		.frequency = SC_CONT_DEFAULT_HZ,
+		.top = 1,
+		.no_lock_events = true,
+		.wait = window_wait,
+		.priv = w,
+	};
+	struct sc_contention_report r;
+	int err;
+
+	f->lock_tried = true;
+	err = sc_contention_measure(&co, &r);
+	if (err) {
+		snprintf(f->lock_why, sizeof(f->lock_why), "%s", sc_last_error());
+		sc_clear_error();
+		return;
+	}
+	lock_facts(f, &r);
+	sc_contention_report_free(&r);
+}
+
+/* DEV's rx counts, softnet's halves and a shared root's lock over one window. */
 static int sample(const struct sc_check_opts *o, struct sc_check_facts *f)
 {
-	struct sc_softnet_report first = { 0 }, second = { 0 };
-	struct sc_softnet_watch *w = NULL;
+	struct window w = { .o = o };
 	uint32_t ifindex = (uint32_t)f->ifindex;
 	struct sc_top_report r = { 0 };
 	struct sc_netcore nc;
-	struct sc_top *t = NULL;
-	bool more;
+	double start;
 	int err;
 
 	err = sc_netcore_read(&nc);
 	if (err)
 		goto out;
-	err = sc_top_open(&ifindex, 1, &t);
+	err = sc_top_open(&ifindex, 1, &w.top);
 	if (err)
 		goto out;
-	err = sc_top_sample(t, &r);
-	sc_top_report_free(&r);
-	if (err)
-		goto out;
-	err = sc_softnet_watch_open(NULL, &w);
-	if (err)
-		goto out;
-	if (o->on_sampling)
-		o->on_sampling();
-	more = o->wait && o->wait(o->sample_s / 2);
-	err = sc_softnet_watch_sample(w, &first);
-	if (err)
-		goto out;
-	if (more) {
-		o->wait(o->sample_s / 2);	/* more: o->wait is set */
-		err = sc_softnet_watch_sample(w, &second);
-		if (err)
-			goto out;
-		/* The second half carries the streaks; add the first half's counts. */
-		merge_softnet(&second, &first);
-	} else {
-		second = first;
-		first = (struct sc_softnet_report){ 0 };
+	if (root_lock_shared(f))
+		measure_lock(&w, f);
+	if (!w.opened && !w.err) {
+		start = sc_monotonic_s();
+		while (window_wait(&w, sc_monotonic_s() - start, o->sample_s))
+			;
 	}
-	err = sc_top_sample(t, &r);
+	err = w.err;
+	if (err)
+		goto out;
+	if (w.more) {
+		/* The second half carries the streaks; add the first half's counts. */
+		merge_softnet(&w.second, &w.first);
+	} else {
+		w.second = w.first;
+		w.first = (struct sc_softnet_report){ 0 };
+	}
+	err = sc_top_sample(w.top, &r);
 	if (err)
 		goto out;
 	f->sampled = true;
-	f->sample_s = second.interval_s;
-	f->softnet = second.sum;
-	f->nr_softnet_advice = sc_softnet_advise(&second, &nc, f->softnet_advice, 4);
+	f->sample_s = w.second.interval_s;
+	f->softnet = w.second.sum;
+	f->nr_softnet_advice = sc_softnet_advise(&w.second, &nc, f->softnet_advice, 4);
 	rx_balance(f, &r);
 out:
 	sc_top_report_free(&r);
-	sc_softnet_report_free(&first);
-	sc_softnet_report_free(&second);
-	sc_softnet_watch_close(w);
-	sc_top_close(t);
+	sc_softnet_report_free(&w.first);
+	sc_softnet_report_free(&w.second);
+	sc_softnet_watch_close(w.watch);
+	sc_top_close(w.top);
 	return err;
 }
 
@@ -409,13 +539,6 @@ static struct sc_check_finding *finding(struct sc_check_report *r, const char *i
 	return x;
 }
 
-/* Roots that give every tx queue its own qdisc (mq) or have none (noqueue). */
-static bool per_queue_root(const char *kind)
-{
-	return !strcmp(kind, "mq") || !strcmp(kind, "mqprio") || !strcmp(kind, "noqueue") ||
-	       !strcmp(kind, "taprio");
-}
-
 static void rates_str(const struct sc_check_facts *f, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -429,6 +552,62 @@ static void rates_str(const struct sc_check_facts *f, char *buf, size_t len)
 					f->rates[i].kind, h,
 					(unsigned long long)f->rates[i].rate * 8);
 	}
+}
+
+/* 780 -> "780", 78000 -> "78k", 1234567 -> "1.23M": rates as a sentence says them. */
+static void rate_words(double v, char *buf, size_t len)
+{
+	if (v < 1e3)
+		snprintf(buf, len, "%.0f", v);
+	else if (v < 1e4)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else if (v < 1e6)
+		snprintf(buf, len, "%.0fk", v / 1e3);
+	else if (v < 1e7)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else
+		snprintf(buf, len, "%.1fM", v / 1e6);
+}
+
+/*
+ * What the sample says about a shared root's lock, appended to the
+ * root_qdisc evidence: the same model as `shardctl contention` (the lock
+ * carries at most 1 / hold time frames per second however many CPUs
+ * wait for it).
+ */
+static void lock_evidence(const struct sc_check_facts *f, char *buf, size_t len)
+{
+	size_t off = strlen(buf);
+	char pps[16], ceiling[16];
+
+	if (!f->lock_tried || off + 1 >= len)
+		return;
+	buf += off;
+	len -= off;
+	if (!f->lock_measured) {
+		snprintf(buf, len, "; the root lock's hold time could not be measured: %s", f->lock_why);
+		return;
+	}
+	if (f->root_pps <= 0) {
+		snprintf(buf, len, "; no frames went through the root in the %.1f s sample: nothing "
+			 "to time the root lock by (run check while the load runs)", f->sample_s);
+		return;
+	}
+	rate_words(f->root_pps, pps, sizeof(pps));
+	if (f->lock_held_samples < SC_CHECK_MIN_HELD_SAMPLES) {
+		snprintf(buf, len, "; root lock %.0f%% busy at %s frames/s, but only %llu samples fell "
+			 "inside it (%d needed): too few to say what it can carry",
+			 100 * f->lock_busy, pps, (unsigned long long)f->lock_held_samples,
+			 SC_CHECK_MIN_HELD_SAMPLES);
+		return;
+	}
+	rate_words(f->lock_ceiling_pps, ceiling, sizeof(ceiling));
+	snprintf(buf, len, "; root lock %.0f%% busy at %s frames/s: it cannot carry more than ~%s "
+		 "frames/s on any number of cores; %s",
+		 100 * f->lock_busy, pps, ceiling,
+		 f->tx_queues == 1 && f->rx_queues <= 1
+			 ? "with one rx and one tx queue, neither shards nor mq remove that limit"
+			 : "shards remove that limit");
 }
 
 /* Returns whether DEV's root lock is shared by CPUs that could be kept apart. */
@@ -467,13 +646,15 @@ static bool judge_root(const struct sc_check_facts *f, struct sc_check_report *r
 				: "");
 		if (!nolock)
 			snprintf(x->fix, sizeof(x->fix), "stop sharing the root lock: see 'fit'");
-		return !nolock;
+	} else {
+		x = finding(r, "root_qdisc", SC_CHECK_INFO);
+		snprintf(x->evidence, sizeof(x->evidence),
+			 "root qdisc %s %s on %s's single tx queue: every transmitting CPU takes its "
+			 "lock", f->root_kind, h, f->dev);
 	}
-	x = finding(r, "root_qdisc", SC_CHECK_INFO);
-	snprintf(x->evidence, sizeof(x->evidence),
-		 "root qdisc %s %s on %s's single tx queue: every transmitting CPU takes its lock",
-		 f->root_kind, h, f->dev);
-	return strcmp(f->root_kind, "pfifo_fast");
+	if (root_lock_shared(f))
+		lock_evidence(f, x->evidence, sizeof(x->evidence));
+	return root_lock_shared(f);
 }
 
 static void judge_fit(const struct sc_check_facts *f, bool shared, struct sc_check_report *r)

@@ -19,10 +19,20 @@
 #define SC_CHECK_MAX_PATH 16
 #define SC_CHECK_MAX_RATES 8
 #define SC_CHECK_MAX_FINDINGS 8
+#define SC_CHECK_WHY_LEN 256
 /* Fewer rx frames than this in the sample: too few to call queues unbalanced. */
 #define SC_CHECK_MIN_RX_FRAMES 1000
 /* Busiest rx queue over the mean above this: unbalanced. */
 #define SC_CHECK_MAX_MEAN 1.5
+/*
+ * Fewer samples inside the root lock's critical section than this: too few
+ * for a ceiling. The hold time's relative error is 1/sqrt(samples), 18% at
+ * 30, and below that a few stray stacks (another device's qdisc, a timer)
+ * weigh as much as the load itself; at the sampler's 499 Hz, 30 samples
+ * are 60 ms of lock hold, which check's default 2 s sample of a lock that
+ * matters (3% busy or more) reaches.
+ */
+#define SC_CHECK_MIN_HELD_SAMPLES 30
 
 struct sc_check_opts {
 	const char *dev;
@@ -83,12 +93,26 @@ struct sc_check_facts {
 	int rx_busiest;			/* queue index, -1 none */
 	double rx_busiest_share;	/* of rx_frames */
 	double rx_max_mean, rx_cv;
+	/*
+	 * DEV's root lock over the same window, when the root is shared
+	 * (sc_contention_measure()'s hold figures). lock_tried: the sample
+	 * ran with a shared root; lock_measured: the stack sampler ran, else
+	 * lock_why says why not.
+	 */
+	bool lock_tried, lock_measured;
+	char lock_why[SC_CHECK_WHY_LEN];
+	uint64_t lock_held_samples;
+	double lock_busy;		/* 0..1: the share of the window the lock was held */
+	double lock_hold_ns;		/* per frame through the root; 0 without frames */
+	double lock_rel_err;		/* 1 / sqrt(held samples) */
+	double lock_ceiling_pps;	/* 1e9 / lock_hold_ns; 0 without frames */
+	double root_pps;		/* frames through the root qdisc per second */
 };
 
 struct sc_check_finding {
 	const char *id;			/* "root_qdisc", "tx_lock", "softnet", "rx_balance", "fit" */
 	enum sc_check_level level;
-	char evidence[512];
+	char evidence[768];
 	char fix[512];
 };
 

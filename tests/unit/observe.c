@@ -233,6 +233,82 @@ static void test_check_judge(void)
 	      "5000 frames, max/mean 4: imbalance action", "action %d", r.action);
 }
 
+/* The root lock's figures in root_qdisc's evidence: the ceiling only when the sample can carry it. */
+static void test_check_lock(void)
+{
+	static struct sc_check_facts f;
+	static struct sc_check_report r;
+	const struct sc_check_finding *x;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dev, sizeof(f.dev), "eth0");
+	f.rx_queues = f.tx_queues = 4;
+	f.has_root = true;
+	snprintf(f.root_kind, sizeof(f.root_kind), "htb");
+	f.sampled = true;
+	f.sample_s = 2;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && !strstr(x->evidence, "root lock ") && !strstr(x->evidence, "measured"),
+	      "no lock sample (static, or not tried): root_qdisc says nothing of it", "%s",
+	      x ? x->evidence : "none");
+
+	f.lock_tried = f.lock_measured = true;
+	f.lock_held_samples = 1000;
+	f.lock_busy = 0.85;
+	f.root_pps = 780000;
+	f.lock_hold_ns = 1e9 * 0.85 / 780000;
+	f.lock_ceiling_pps = 1e9 / f.lock_hold_ns;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && x->level == SC_CHECK_ACTION &&
+		      strstr(x->evidence, "root lock 85% busy at 780k frames/s: it cannot carry more "
+					  "than ~918k frames/s on any number of cores; shards remove "
+					  "that limit"),
+	      "85% busy at 780k frames/s: the ceiling sentence", "%s", x ? x->evidence : "none");
+
+	f.lock_held_samples = SC_CHECK_MIN_HELD_SAMPLES - 1;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && !strstr(x->evidence, "cannot carry") && strstr(x->evidence, "too few"),
+	      "too few held samples: no ceiling", "%s", x ? x->evidence : "none");
+
+	f.lock_held_samples = 0;
+	f.lock_busy = f.root_pps = f.lock_hold_ns = f.lock_ceiling_pps = 0;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && !strstr(x->evidence, "cannot carry") && strstr(x->evidence, "no frames"),
+	      "no frames through the root: says so, no ceiling", "%s", x ? x->evidence : "none");
+
+	f.lock_measured = false;
+	snprintf(f.lock_why, sizeof(f.lock_why), "perf_event_open(cpu-clock, cpu 0): No such device");
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && strstr(x->evidence, "could not be measured: perf_event_open") && r.action,
+	      "sampler unavailable: one clause says why, the finding stands", "%s",
+	      x ? x->evidence : "none");
+
+	f.lock_measured = true;
+	f.lock_held_samples = 1000;
+	f.lock_busy = 0.5;
+	f.root_pps = 2e6;
+	f.lock_hold_ns = 250;
+	f.lock_ceiling_pps = 4e6;
+	f.tx_queues = f.rx_queues = 1;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && strstr(x->evidence, "~4.00M frames/s") && !strstr(x->evidence, "shards remove"),
+	      "one rx and one tx queue: the ceiling, but no promise that shards lift it", "%s",
+	      x ? x->evidence : "none");
+
+	snprintf(f.root_kind, sizeof(f.root_kind), "mq");
+	f.tx_queues = f.rx_queues = 4;
+	sc_check_judge(&f, &r);
+	x = finding(&r, "root_qdisc");
+	check(x && x->level == SC_CHECK_OK && !strstr(x->evidence, "cannot carry"),
+	      "mq root: no ceiling sentence", "%s", x ? x->evidence : "none");
+}
+
 int main(void)
 {
 	if (check_begin("t_unit_observe"))
@@ -241,5 +317,6 @@ int main(void)
 	test_softnet();
 	test_bpfstat();
 	test_check_judge();
+	test_check_lock();
 	return check_end();
 }
