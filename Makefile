@@ -185,16 +185,20 @@ deb:
 		dpkg-buildpackage -us -uc -b -Jauto
 	@ls $(DEB_DIR)/*.deb
 
-# The figures the README records (needs root, about 45 minutes on 2 CPUs):
-# bench/run, converge, hold and sweep, results in bench/results/.
+# The figures the README records (needs root, about 55 minutes on 2 CPUs):
+# bench/run, converge, hold, sweep and hop, results in bench/results/.
 # shard.bpf.o is named so make keeps it: the benchmark's per-command script
 # loads it with tc.
+# bench/hop profiles with perf (cpu-clock call graphs): only make bench needs it.
+BENCH_PKGS := linux-perf
 bench: deps
+	$(MAKE) deps DEB_PKGS="$(BENCH_PKGS)" VM_PKGS=
 	$(MAKE) all $(O)/bpf/shard.bpf.o
 	O=$(O) bench/run
 	O=$(O) bench/converge
 	O=$(O) bench/hold
 	O=$(O) bench/sweep
+	O=$(O) bench/hop
 
 # libFuzzer harnesses, one per parser of outside input (tests/fuzz/NAME.c),
 # built with clang into $(O)/fuzz/. `make fuzz` runs each for FUZZ_SECONDS
