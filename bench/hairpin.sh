@@ -133,12 +133,15 @@ wait_quiet() {
 tx_frames() { ip -n "$NS" -s -j link show nic0 | jq '.[0].stats64.tx.packets + .[0].stats64.tx.dropped'; }
 
 # CPU time (ns, schedstat) of the hairpin's work: the sender threads of
-# mqtap $1, and ksoftirqd/0,1 in case softirqs overflow to them. Without
+# mqtap $1, ksoftirqd/0,1 in case softirqs overflow to them, and the
+# threads in HP_EXTRA_PIDS (a caller's, e.g. threaded NAPI). Without
 # CONFIG_IRQ_TIME_ACCOUNTING (off here) softirqs run on a sender's exit
 # from local_bh_disable are charged to the sender.
+HP_EXTRA_PIDS=()
 work_ns() {
-	cat /proc/"$1"/task/*/schedstat /proc/"$KSOFTIRQD0"/schedstat /proc/"$KSOFTIRQD1"/schedstat 2>/dev/null |
-		awk '{ t += $1 } END { printf "%.0f\n", t }'
+	local p files=(/proc/"$1"/task/*/schedstat /proc/"$KSOFTIRQD0"/schedstat /proc/"$KSOFTIRQD1"/schedstat)
+	for p in "${HP_EXTRA_PIDS[@]}"; do files+=("/proc/$p/schedstat"); done
+	cat "${files[@]}" 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
 hairpin_up() {	# the testbed in $NS

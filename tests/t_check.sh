@@ -140,6 +140,7 @@ expect_eq "static: no sample, so no root lock figures" "$(jo .sample)" null
 expect_eq "static: root_qdisc evidence as before (no lock clause)" \
 	"$(rq | grep -c 'root lock\|lock.s hold')" 0
 
+verify_begin
 # Up to 4 tries: a window where other load starved the senders may hold too
 # few samples for a ceiling (that case has its own assertions below).
 for attempt in 1 2 3 4; do
@@ -173,6 +174,7 @@ expect_eq "human output under load: exit 3" "$CK_RC" 3
 expect_match "human root_qdisc line: cannot carry more than ... shards remove that limit" \
 	"$(grep 'root_qdisc' "$TMP/lock.txt")" "ACTION root_qdisc .*$CEILING_RE"
 grep -oE "$CEILING_RE" "$TMP/lock.txt" | sed 's/^/  example: /'
+verified "check times a shared root's lock (the contention sampler)"
 
 echo "root lock: no traffic"
 expect_rc "idle: exit 3 (the root is still shared)" 3 sc check nic0 -s 1 -j

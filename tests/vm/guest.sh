@@ -199,6 +199,20 @@ expect_eq "a top stack is in the transmit path" \
 	"$(jq '[.sampler.top_stacks[].frames | join(" ") | test("__dev_queue_xmit|sch_direct_xmit|__dev_xmit_skb")] | any' "$TMP/c.json")" true
 verified "contention (perf_event sampler, lock tracepoints)"
 verify_begin
+# check loads top's and the sampler's programs before its window opens,
+# seconds under TCG: the load outlasts that, and the wait below ends it.
+load 15 &
+lp=$!
+sleep 1
+expect_rc "check eth0 under load: action (the shared htb root)" 3 sc check eth0 -s 2 -j
+wait "$lp"
+echo "$OUT" >"$TMP/ck.json"
+expect_eq "check timed the root lock over its sample" "$(jq .sample.root_lock.measured "$TMP/ck.json")" true
+expect_eq "... with frames through the root" "$(jq '.sample.root_lock.pps > 0' "$TMP/ck.json")" true
+expect_eq "... and a ceiling, where it gives one, of at least what the root carried" \
+	"$(jq '.sample.root_lock | .ceiling_pps == null or .ceiling_pps >= .pps' "$TMP/ck.json")" true
+verified "check times a shared root's lock (the contention sampler)"
+verify_begin
 load 10 &
 lp=$!
 sleep 1
