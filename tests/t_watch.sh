@@ -258,6 +258,22 @@ expect_match "human log: one line per action" "$(cat "$TMP/watch.err")" \
 expect_eq "human log: nothing on stdout" "$(cat "$TMP/watch.out")" ""
 expect_rc "teardown" 0 sc teardown nic0
 
+# One watch of many devices: it holds a claim on each for its whole life,
+# and setup still gets the NIC lock it takes. (Claims once took slots of the
+# 8 NIC locks a process may hold: 8 devices or more could never be set up.)
+ghosts=$(printf 'ghost%d ' $(seq 9))
+# shellcheck disable=SC2086 # the names are words
+start_watch nic0 $ghosts
+ghost_claims() { ls /run/shardctl 2>/dev/null | grep -c -- "-ghost[0-9]\.lock$"; }
+nic0_set_up() { jq -e -s 'any(.[]; .dev == "nic0" and .action == "setup")' "$TMP/watch.json" >/dev/null; }
+if bg_poll watch 10 nic0_set_up; then pass "a watch of 10 devices (9 not there) sets nic0 up"; else
+	fail "a watch of 10 devices (9 not there) sets nic0 up" "$(tr '\n' ' ' <"$TMP/watch.json") $(cat "$TMP/watch.err")"
+fi
+expect_eq "... claiming every one of them" "$(ghost_claims)" 9
+stop_watch
+expect_eq "... and none once it stops" "$(ghost_claims)" 0
+expect_rc "teardown" 0 sc teardown nic0
+
 # A NIC that keeps changing cannot make the watch spin: after 10 changes
 # within 10 s it is checked again only 5 s later, and says so.
 start_watch nic0

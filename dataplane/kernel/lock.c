@@ -132,7 +132,19 @@ int sc_claim(const char *name, pid_t *holder)
 		close(fd);
 		return sc_errf(err, "%s: %s", path, strerror(err));
 	}
-	return remember(fd, path);
+	/* Not in held[]: one watch claims up to SC_WATCH_MAX_DEVS devices. */
+	return fd;
+}
+
+void sc_unclaim(int fd, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (fd < 0)
+		return;
+	claim_path(path, sizeof(path), name);
+	unlink(path);
+	close(fd);
 }
 
 pid_t sc_claim_holder(const char *name)

@@ -690,12 +690,9 @@ static int link_event(struct nl_msg *msg, void *arg)
 	    nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
 		return NL_SKIP;
 	ifi = nlmsg_data(nlh);
-	e.type = nlh->nlmsg_type == RTM_NEWLINK ? SC_NL_LINK_NEW : SC_NL_LINK_DEL;
 	e.ifindex = ifi->ifi_index;
 	if (tb[IFLA_IFNAME])
 		snprintf(e.name, sizeof(e.name), "%s", nla_get_string(tb[IFLA_IFNAME]));
-	if (tb[IFLA_IFALIAS])
-		snprintf(e.alias, sizeof(e.alias), "%s", nla_get_string(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_GROUP])
 		e.group = nla_get_u32(tb[IFLA_GROUP]);
 	ev->fn(&e, ev->arg);
@@ -707,7 +704,7 @@ static int ethtool_event(struct nl_msg *msg, void *arg)
 	struct sc_nl_events *ev = arg;
 	struct nlattr *tb[ETHTOOL_A_CHANNELS_MAX + 1], *hdr[ETHTOOL_A_HEADER_MAX + 1];
 	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
-	struct sc_nl_event e = { .type = SC_NL_CHANNELS };
+	struct sc_nl_event e = { 0 };
 
 	if (g->cmd != ETHTOOL_MSG_CHANNELS_NTF ||
 	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, ETHTOOL_A_CHANNELS_MAX, NULL) < 0 ||

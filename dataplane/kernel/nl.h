@@ -101,12 +101,9 @@ int sc_nl_default_route_via(struct sc_nl *nl, int ifindex, bool *yes);
  * check periodically as well.
  */
 struct sc_nl_events;
-enum sc_nl_event_type { SC_NL_LINK_NEW, SC_NL_LINK_DEL, SC_NL_CHANNELS };
 struct sc_nl_event {
-	enum sc_nl_event_type type;
 	int ifindex;
 	char name[IF_NAMESIZE];
-	char alias[256];	/* links */
 	uint32_t group;		/* links */
 };
 int sc_nl_events_open(struct sc_nl_events **out);

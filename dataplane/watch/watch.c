@@ -252,7 +252,7 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 	char problem[256] = "", followed[128];
 	bool complete = false;
 	struct sc_link l;
-	unsigned int rx = 0, tx = 0;
+	unsigned int rx = 0;
 	double t0, since = n->dirty ? n->dirty_since : now;
 	int nv = 0, err, k = 0;
 
@@ -277,20 +277,18 @@ static int converge(struct sc_watch *w, struct nic *n, double now, struct sc_wat
 	}
 	if (!sc_status(n->name, &v, &nv) && nv == 1 && v[0].ifindex == l.ifindex) {
 		complete = v[0].complete;
+		rx = v[0].nic_rxq;	/* status read the active queues just now */
 		snprintf(problem, sizeof(problem), "%s", v[0].problem);
 	}
 	sc_clear_error();
 	sc_states_free(v, nv);
 	if (complete) {
 		if (n->state == NIC_UNKNOWN && k < max) {
-			sc_nl_active_queues(w->nl, l.ifindex, &rx, &tx);
-			sc_clear_error();
 			action(&a[k], SC_WATCH_READY, n, "%s: already set up and complete", n->name);
 			a[k++].rx_queues = rx;
 		}
-		if (!sc_nl_active_queues(w->nl, l.ifindex, &rx, &tx))
+		if (rx)
 			n->rxq = rx;
-		sc_clear_error();
 		n->state = NIC_CONVERGED;
 		n->backoff = 0;
 		return k;
@@ -416,10 +414,14 @@ int sc_watch_teardown(struct sc_watch *w, struct sc_watch_action *acts, int max)
 
 void sc_watch_close(struct sc_watch *w)
 {
+	char name[64];
+
 	if (!w)
 		return;
-	for (unsigned int i = 0; i < w->nr; i++)
-		sc_unlock(w->nics[i].claim);
+	for (unsigned int i = 0; i < w->nr; i++) {
+		sc_watch_claim_name(name, sizeof(name), w->cookie, w->nics[i].name);
+		sc_unclaim(w->nics[i].claim, name);
+	}
 	sc_nl_events_close(w->ev);
 	sc_nl_close(w->nl);
 	free(w->nics);
