@@ -115,6 +115,28 @@ for point in setup:created:2 setup:prepared:1 setup:loaded setup:table setup:ret
 	expect_snapshot "rollback after $point restores the snapshot" "$before"
 done
 
+# A re-run that fails after its ingress switch keeps the shards it switched
+# to: undoing would take the redirect away (tc) or leave a const table
+# pointing at deleted shards. The next run completes it.
+for how in "--attach tc" "--attach tcx --lookup const"; do
+	# shellcheck disable=SC2086 # the options are words
+	expect_rc "setup $how --shards 2" 0 sc setup nic0 $how --shards 2
+	# shellcheck disable=SC2086
+	expect_rc "a re-run to 4 shards failing after the switch ($how): exit 1" 1 \
+		in_ns env SHARDCTL_FAIL_AT=setup:ingress "$SHARDCTL" setup nic0 $how --shards 4
+	expect_match "... says the new shards are in use ($how)" "$ERR" "new shards are in use: run setup again"
+	expect_eq "... status shows the 4 shards ($how)" "$(sc status nic0 -j | jq -r '.[0].nr_shards')" 4
+	OUT=$("$MQTAP" traffic --ns "$NS" --count 100 -j)
+	expect_eq "... every queue's frames still come back ($how)" "$(jq -r '[.sent, .received] | @tsv' <<<"$OUT")" \
+		"$(printf '400\t400')"
+	expect_eq "... through the shards ($how)" "$(sc status nic0 -j | jq '[.[0].shards[].packets] | map(select(. > 0)) | length')" 4
+	# shellcheck disable=SC2086
+	expect_rc "... the next run completes it ($how)" 0 sc setup nic0 $how --shards 4
+	expect_eq "... complete ($how)" "$(sc status nic0 -j | jq -r '.[0].complete')" true
+	expect_rc "teardown ($how)" 0 sc teardown nic0
+	expect_snapshot "... leaves the host as it was ($how)" "$before"
+done
+
 # --- refusals: clear message naming the culprit, exit code, host unchanged ----------
 refuse() { # NAME WANT_RC REGEX ARGS...
 	local name=$1 want=$2 re=$3

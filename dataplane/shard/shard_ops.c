@@ -49,6 +49,7 @@ struct setup {
 	struct bpf_program *user_prog;
 	/* what this run created, for rollback */
 	bool made_dir, ingress_attached, clsact_created, table_written;
+	bool switched;		/* a re-run's ingress runs the new table: rollback keeps it */
 	int replaced;		/* the ifindex of a replaced NIC whose setup was removed */
 	bool *made_pair, *made_return;
 };
@@ -563,6 +564,15 @@ static void rollback(struct setup *s)
 	char path[PATH_MAX];
 
 	/*
+	 * A re-run that failed after its ingress switch (re-attached in tc
+	 * mode, swapped in place with tcx) keeps what it made: those shards are
+	 * complete and in use. Undoing would take the NIC's redirect away (tc)
+	 * or leave a const table pointing at deleted shards. The meta is not
+	 * COMPLETE, so status says so and the next run finishes the job.
+	 */
+	if (s->switched)
+		return;
+	/*
 	 * A failed re-run that grew the setup: point the queues back at the
 	 * shards they had before the new ones (made by this run) go away.
 	 */
@@ -831,11 +841,10 @@ static int apply(struct setup *s, uint32_t group, const struct sc_meta *old)
 		if (err)
 			return err;
 	}
-	if (!s->ingress_attached) {
-		err = attach_ingress(s);
-		if (err)
-			return err;
-	}
+	err = attach_ingress(s);
+	if (err)
+		return err;
+	s->switched = s->was_shards != 0;
 	err = sc_fault("setup:ingress");
 	if (err)
 		return err;
@@ -1017,7 +1026,9 @@ int sc_setup(const struct sc_setup_opts *o, struct sc_state *out)
 
 		snprintf(msg, sizeof(msg), "%s", sc_last_error());
 		rollback(&s);
-		err = sc_errf(saved, "%s (rolled back)", msg);
+		err = sc_errf(saved, s.switched ? "%s (the new shards are in use: run setup again "
+						  "to complete)"
+						: "%s (rolled back)", msg);
 		goto out;
 	}
 	{
