@@ -169,7 +169,6 @@ static const struct {
 	  "1 when time_squeeze rose in 2 or more intervals in a row.", .value = c_rising },
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int prom_cpu_family(const struct sc_softnet_report *r, size_t f)
 {

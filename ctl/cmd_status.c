@@ -60,7 +60,6 @@ static const struct {
 	{ "shardctl_shard_qdisc_backlog_bytes", "gauge", "Backlog of the shard's root qdisc", sh_backlog },
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One family at a time, every device's samples under it: the format wants them together. */
 static void print_prometheus(FILE *f, const struct sc_state *v, int n)

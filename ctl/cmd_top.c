@@ -248,7 +248,6 @@ static const struct {
 	  "Coefficient of variation of the per-queue packet rates (0 = even).", g_cv },
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int print_prom(const struct sc_top_report *r)
 {

@@ -97,7 +97,7 @@ static int loop(const struct ctl_common *c, struct sc_watch *w, int sfd)
 	for (int i = 0; i < nfd; i++)
 		pfd[1 + i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
 	for (;;) {
-		int n = sc_watch_run(w, acts, (int)(sizeof(acts) / sizeof(acts[0])), &timeout);
+		int n = sc_watch_run(w, acts, (int)ARRAY_SIZE(acts), &timeout);
 
 		if (n < 0)
 			return ctl_fail("watch");

@@ -48,6 +48,7 @@ struct ctl_strv {
 	unsigned int n;
 };
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CTL_FIELD(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
 
 /*

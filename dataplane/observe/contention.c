@@ -485,24 +485,29 @@ double sc_contention_per_s(const struct sc_contention_report *r, uint64_t count)
 	return r->duration_s > 0 ? (double)count / r->duration_s : 0;
 }
 
+/* DEV's root qdisc among the counted ones (listed root first), or NULL. */
+static const struct sc_qdisc_info *root_of(const struct sc_contention_report *r)
+{
+	for (int i = 0; i < r->nr_qdiscs; i++)
+		if (r->qdiscs[i].root)
+			return &r->qdiscs[i];
+	return NULL;
+}
+
 static void rates(struct sc_contention_report *r)
 {
+	const struct sc_qdisc_info *q = root_of(r);
 	uint64_t processed = 0, dropped = 0, squeeze = 0;
 
 	r->tx_pps = sc_contention_per_s(r, r->tx_packets);
 	r->tx_bps = 8 * sc_contention_per_s(r, r->tx_bytes);
 	r->tx_dropped_pps = sc_contention_per_s(r, r->tx_dropped);
 	r->handed_pps = r->tx_pps + r->tx_dropped_pps;
-	for (int i = 0; i < r->nr_qdiscs; i++) {
-		const struct sc_qdisc_info *q = &r->qdiscs[i];
-
-		if (!q->root)
-			continue;
+	if (q) {
 		r->qdisc_pps = sc_contention_per_s(r, q->packets);
 		r->qdisc_drops_ps = sc_contention_per_s(r, q->drops);
 		r->qdisc_requeues_ps = sc_contention_per_s(r, q->requeues);
 		r->qdisc_overlimits_ps = sc_contention_per_s(r, q->overlimits);
-		break;
 	}
 	for (unsigned int i = 0; i < r->softnet.nr_cpus; i++) {
 		processed += r->softnet.cpus[i].processed;
@@ -569,11 +574,9 @@ static void shares(struct sc_contention_report *r)
 /* The lock's figures from the held samples and the frames its root qdisc passed. */
 static void hold(struct sc_contention_report *r)
 {
-	uint64_t frames = 0;
+	const struct sc_qdisc_info *root = root_of(r);
+	uint64_t frames = root ? root->packets : 0;
 
-	for (int i = 0; i < r->nr_qdiscs; i++)
-		if (r->qdiscs[i].root)
-			frames = r->qdiscs[i].packets;
 	r->held_s = r->frequency ? (double)r->held_samples / r->frequency : 0;
 	r->lock_busy = r->duration_s > 0 ? r->held_s / r->duration_s : 0;
 	r->hold_rel_err = r->held_samples ? 1 / sqrt((double)r->held_samples) : 0;
