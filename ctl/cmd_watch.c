@@ -99,8 +99,6 @@ static int loop(const struct ctl_common *c, struct sc_watch *w, int sfd)
 	for (;;) {
 		int n = sc_watch_run(w, acts, (int)ARRAY_SIZE(acts), &timeout);
 
-		if (n < 0)
-			return ctl_fail("watch");
 		for (int i = 0; i < n; i++)
 			report(c, &acts[i]);
 		/*

@@ -93,19 +93,13 @@ struct ctl_cmd {
 
 /*
  * getopt_long() driven by @cmd's tables plus the common -j/-p/-v/-h, then
- * the positional arguments against cmd->args; every value goes through
- * ctl_parse_value() into @args. Returns the index of the first positional
+ * the positional arguments against cmd->args; every value is parsed by its
+ * row's type into @args. Returns the index of the first positional
  * argument, or -1 after printing an error (caller exits EXIT_USAGE). With
  * -h it stops there, sets common->help and returns argc.
  */
 int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_common *common,
 	      void *args);
-/*
- * One value (@s, NULL for a flag) of row @o into @args, by its type; @what
- * names it in the error ("--tx-queues", "rx queue"). 0 or EXIT_USAGE.
- */
-int ctl_parse_value(const char *cmd, const struct ctl_opt *o, const char *what, const char *s,
-		    void *args);
 void ctl_usage(FILE *f, const struct ctl_cmd *cmd);
 
 /* "shardctl CMD: message" on stderr; returns @code for `return ctl_err(...)`. */

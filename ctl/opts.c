@@ -120,7 +120,11 @@ static void store_uint(void *p, size_t size, unsigned long v)
 		memcpy(p, &v, sizeof(v));
 }
 
-int ctl_parse_value(const char *cmd, const struct ctl_opt *o, const char *what, const char *s,
+/*
+ * One value (@s, NULL for a flag) of row @o into @args, by its type; @what
+ * names it in the error ("--tx-queues", "rx queue"). 0 or EXIT_USAGE.
+ */
+static int ctl_parse_value(const char *cmd, const struct ctl_opt *o, const char *what, const char *s,
 		    void *args)
 {
 	char *field = (char *)args + o->off;

@@ -295,6 +295,14 @@ static uint32_t hook_find_ours(struct sc_nl *nl, int ifindex, bool (*ours)(const
 	return 0;
 }
 
+bool sc_shard_ingress_attached(struct sc_nl *nl, int nic)
+{
+	bool on = hook_find_ours(nl, nic, sc_is_ingress_prog) != 0;
+
+	sc_clear_error();
+	return on;
+}
+
 /* run_time_ns/run_cnt: kept by the kernel only while BPF stats are enabled. */
 static void prog_runtime(uint32_t id, uint64_t *ns, uint64_t *cnt)
 {

@@ -117,12 +117,14 @@ bool sc_shard_pinned(uint64_t cookie, int nic);
 
 /* The link group every shard device of NIC @nic (ifindex) carries. */
 uint32_t sc_shard_group(int nic);
+struct sc_nl;
+/* Whether one of shardctl's ingress programs is attached to NIC @nic (tcx or cls_bpf). */
+bool sc_shard_ingress_attached(struct sc_nl *nl, int nic);
 /*
  * The devices setup made for NIC @nic (both veth ends of every shard),
  * found by their link group and ifalias: *n == 0 when it is not set up.
  * @nl may be NULL (one is opened). free(*out).
  */
-struct sc_nl;
 int sc_shard_devices(struct sc_nl *nl, int nic, uint32_t **out, unsigned int *n);
 
 /*

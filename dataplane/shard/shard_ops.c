@@ -705,7 +705,7 @@ static int surplus_devices(struct setup *s, unsigned int from, int *ifindex, uns
 	return n;
 }
 
-/* Sum of the egress ends' tx counters: frames still on their way back to the NIC. */
+/* Frames through the surplus shards' veth ends, both ways: still moving while any is in flight. */
 static uint64_t surplus_tx(struct setup *s, const int *ifindex, int n)
 {
 	uint64_t sum = 0;

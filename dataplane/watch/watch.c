@@ -172,11 +172,8 @@ static void on_notice(const struct sc_nl_event *e, void *arg)
  */
 static void probe(struct sc_watch *w, struct nic *n, double now)
 {
-	struct sc_hook_prog progs[32];
 	unsigned int rx = 0, tx = 0;
 	struct sc_link l;
-	bool ours = false;
-	int k;
 
 	if (sc_nl_link_by_name(w->nl, n->name, &l)) {
 		sc_clear_error();
@@ -195,11 +192,7 @@ static void probe(struct sc_watch *w, struct nic *n, double now)
 		mark(n, now, 0);
 		return;
 	}
-	k = sc_hook_list(w->nl, l.ifindex, false, progs, 32);
-	for (int i = 0; i < k; i++)
-		ours |= !strncmp(progs[i].name, "sc_in_", 6);
-	sc_clear_error();
-	if (!ours || !sc_shard_pinned(w->cookie, l.ifindex))
+	if (!sc_shard_ingress_attached(w->nl, l.ifindex) || !sc_shard_pinned(w->cookie, l.ifindex))
 		mark(n, now, 0);
 }
 

@@ -76,7 +76,8 @@ int sc_watch_open(const struct sc_watch_opts *o, struct sc_watch **out);
 int sc_watch_fds(const struct sc_watch *w, int fds[2]);
 /*
  * Read notifications, probe what is due and converge the NICs that need
- * it. Fills up to @max actions and returns their count (or -errno);
+ * it. Fills up to @max actions and returns their count: it does not fail,
+ * a NIC's trouble is one of its actions (failed, waiting, backoff).
  * *timeout_ms is how long the caller may wait before the next call.
  */
 int sc_watch_run(struct sc_watch *w, struct sc_watch_action *acts, int max, int *timeout_ms);
